@@ -1,0 +1,54 @@
+//! Every generated CRD against its upstream Cilium counterpart in
+//! `../shared/reference/cilium-crds/`, modulo the reasoned entries of `compat-allowlist.txt`.
+
+use ferrule_crd_gen::compat::{Allowlist, compare};
+use serde_json::Value;
+use std::path::PathBuf;
+
+/// The upstream CRDs ferrule implements (file names in the reference folder).
+const UPSTREAM: &[&str] = &[
+    "ciliumloadbalancerippools.yaml",
+];
+
+fn reference_dir() -> PathBuf {
+    std::env::var_os("FERRULE_REFERENCE_DIR").map_or_else(
+        || PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/reference")),
+        PathBuf::from,
+    )
+}
+
+#[test]
+fn generated_crds_match_upstream_cilium() {
+    let dir = reference_dir().join("cilium-crds");
+    let ours: Vec<Value> = ferrule_api::crds::all()
+        .iter()
+        .map(|crd| serde_json::to_value(crd).expect("a CRD serializes"))
+        .collect();
+    let allowlist = Allowlist::parse(include_str!("../compat-allowlist.txt"))
+        .expect("compat-allowlist.txt is well-formed");
+
+    let mut differences = Vec::new();
+    for file in UPSTREAM {
+        let path = dir.join(file);
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!("upstream CRD {} must be readable (set FERRULE_REFERENCE_DIR): {e}", path.display())
+        });
+        let upstream: Value = serde_yaml::from_str(&text).expect("upstream CRD is YAML");
+        let name = &upstream["metadata"]["name"];
+        let generated = ours
+            .iter()
+            .find(|crd| &crd["metadata"]["name"] == name)
+            .unwrap_or_else(|| panic!("ferrule generates no CRD named {name}"));
+        differences.extend(compare(generated, &upstream));
+    }
+
+    let (unexplained, unused) = allowlist.apply(&differences);
+    let mut report = String::new();
+    for d in &unexplained {
+        report.push_str(&format!("  {d}\n"));
+    }
+    for entry in &unused {
+        report.push_str(&format!("  allowlist entry matches nothing: {entry}\n"));
+    }
+    assert!(report.is_empty(), "generated CRDs differ from upstream:\n{report}");
+}
