@@ -11,27 +11,23 @@ use kube::core::crd::merge_crds;
 use serde_json::{Map, Value, json};
 
 /// How one CRD is put together from its per-version types.
-struct Assembly {
+pub(crate) struct Assembly {
     /// One CRD per version, as kube-derive generates them.
-    versions: Vec<CustomResourceDefinition>,
+    pub(crate) versions: Vec<CustomResourceDefinition>,
     /// The version stored in etcd.
-    storage: &'static str,
+    pub(crate) storage: &'static str,
     /// Whether `spec` is required at the root (controller-gen omits it when the Go field is
     /// `omitempty`).
-    spec_required: bool,
+    pub(crate) spec_required: bool,
 }
 
 /// Every CRD ferrule generates, sorted by name, in the upstream-compatible shape.
 pub fn all() -> Vec<CustomResourceDefinition> {
-    use kube::CustomResourceExt as _;
-    let assemblies = [Assembly {
-        versions: vec![
-            crate::lbipam::v2::CiliumLoadBalancerIPPool::crd(),
-            crate::lbipam::v2alpha1::CiliumLoadBalancerIPPool::crd(),
-        ],
-        storage: "v2",
-        spec_required: true,
-    }];
+    let assemblies = [
+        crate::lbipam::assembly(),
+        // BGP control plane CRDs
+        // other feature CRDs
+    ];
     let mut crds: Vec<_> = assemblies.into_iter().map(assemble).collect();
     crds.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
     crds

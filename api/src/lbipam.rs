@@ -1,9 +1,21 @@
 //! `CiliumLoadBalancerIPPool`: the address ranges LB-IPAM hands out to LoadBalancer Services.
 
+use crate::crds::Assembly;
 use crate::meta::{Condition, LabelSelector};
-use kube::CustomResource;
+use kube::{CustomResource, CustomResourceExt as _};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+
+pub(crate) fn assembly() -> Assembly {
+    Assembly {
+        versions: vec![
+            v2::CiliumLoadBalancerIPPool::crd(),
+            v2alpha1::CiliumLoadBalancerIPPool::crd(),
+        ],
+        storage: "v2",
+        spec_required: true,
+    }
+}
 
 /// Served version `cilium.io/v2` (storage).
 pub mod v2 {
