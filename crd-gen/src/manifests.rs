@@ -39,12 +39,15 @@ pub fn render(crds: &[CustomResourceDefinition], dir: &str) -> BTreeMap<String, 
     }
     if dir == "deploy/crds" {
         // kustomize does not glob, so the CRD folder carries its own resource list.
-        let resources: Vec<_> = files.keys().map(|name| format!("- {name}\n")).collect();
+        let resources = if files.is_empty() {
+            " []\n".to_owned()
+        } else {
+            files.keys().map(|name| format!("\n- {name}")).collect::<String>() + "\n"
+        };
         files.insert(
             "kustomization.yaml".into(),
             format!(
-                "{HEADER}apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n{}",
-                resources.concat()
+                "{HEADER}apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:{resources}"
             ),
         );
     }
