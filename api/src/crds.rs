@@ -16,9 +16,9 @@ pub(crate) struct Assembly {
     pub(crate) versions: Vec<CustomResourceDefinition>,
     /// The version stored in etcd.
     pub(crate) storage: &'static str,
-    /// Whether `spec` is required at the root (controller-gen omits it when the Go field is
-    /// `omitempty`).
-    pub(crate) spec_required: bool,
+    /// The root's required fields, as upstream lists them (controller-gen leaves out
+    /// `omitempty` fields, so this differs between CRDs).
+    pub(crate) root_required: &'static [&'static str],
 }
 
 /// Every CRD ferrule generates, sorted by name, in the upstream-compatible shape.
@@ -26,7 +26,16 @@ pub fn all() -> Vec<CustomResourceDefinition> {
     let assemblies = [
         crate::lbipam::assembly(),
         // BGP control plane CRDs
+        crate::bgp::cluster_config::assembly(),
+        crate::bgp::peer_config::assembly(),
+        crate::bgp::advertisement::assembly(),
+        crate::bgp::node_config::assembly(),
+        crate::bgp::node_config_override::assembly(),
         // other feature CRDs
+        crate::l2announcement::assembly(),
+        crate::egress_gateway::assembly(),
+        crate::pod_ip_pool::assembly(),
+        crate::gateway_class_config::assembly(),
     ];
     let mut crds: Vec<_> = assemblies.into_iter().map(assemble).collect();
     crds.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
@@ -42,17 +51,19 @@ fn assemble(assembly: Assembly) -> CustomResourceDefinition {
         if let Some(validation) = version.schema.as_mut()
             && let Some(schema) = validation.open_api_v3_schema.take()
         {
-            validation.open_api_v3_schema = Some(normalize_root(schema, assembly.spec_required));
+            validation.open_api_v3_schema = Some(normalize_root(schema, assembly.root_required));
         }
     }
     crd
 }
 
 /// Rewrites a kube-derive root schema into controller-gen's shape.
-fn normalize_root(schema: JSONSchemaProps, spec_required: bool) -> JSONSchemaProps {
+fn normalize_root(schema: JSONSchemaProps, required: &[&str]) -> JSONSchemaProps {
     let mut value = serde_json::to_value(schema).expect("JSONSchemaProps serializes to JSON");
     normalize(&mut value);
-    let root = value.as_object_mut().expect("a CRD root schema is an object");
+    let root = value
+        .as_object_mut()
+        .expect("a CRD root schema is an object");
     root.remove("title");
     let properties = root
         .entry("properties")
@@ -74,11 +85,7 @@ fn normalize_root(schema: JSONSchemaProps, spec_required: bool) -> JSONSchemaPro
         }),
     );
     properties.insert("metadata".into(), json!({ "type": "object" }));
-    let mut required = vec![json!("metadata")];
-    if spec_required && properties.contains_key("spec") {
-        required.push(json!("spec"));
-    }
-    root.insert("required".into(), Value::Array(required));
+    root.insert("required".into(), json!(required));
     serde_json::from_value(value).expect("a normalized schema is still a valid JSONSchemaProps")
 }
 
@@ -86,22 +93,12 @@ fn normalize_root(schema: JSONSchemaProps, spec_required: bool) -> JSONSchemaPro
 ///
 /// `nullable` and `null` enum members come from `Option<T>` fields; upstream CRDs have none, and
 /// keeping them would make the API server store explicit nulls that Cilium's schema prunes.
-/// Integral bounds are written as integers because schemars emits them as floats.
 fn normalize(value: &mut Value) {
     match value {
         Value::Object(map) => {
             map.remove("nullable");
             if let Some(Value::Array(members)) = map.get_mut("enum") {
                 members.retain(|m| !m.is_null());
-            }
-            for bound in ["minimum", "maximum"] {
-                if let Some(Value::Number(n)) = map.get(bound)
-                    && let Some(f) = n.as_f64()
-                    && f.fract() == 0.0
-                    && n.as_i64().is_none()
-                {
-                    map.insert(bound.into(), json!(f as i64));
-                }
             }
             map.values_mut().for_each(normalize);
         }

@@ -13,7 +13,7 @@ pub(crate) fn assembly() -> Assembly {
             v2alpha1::CiliumLoadBalancerIPPool::crd(),
         ],
         storage: "v2",
-        spec_required: true,
+        root_required: &["metadata", "spec"],
     }
 }
 
@@ -22,7 +22,9 @@ pub mod v2 {
     use super::*;
 
     /// A pool of IPs that LB-IPAM assigns to LoadBalancer Services matching its selector.
-    #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+    #[derive(
+        CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema,
+    )]
     #[kube(
         group = "cilium.io",
         version = "v2",
@@ -101,7 +103,9 @@ pub mod v2alpha1 {
     use super::*;
 
     /// The v2alpha1 spec: the v2 spec under the old version.
-    #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+    #[derive(
+        CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema,
+    )]
     #[kube(
         group = "cilium.io",
         version = "v2alpha1",

@@ -19,9 +19,13 @@ pub enum SelectorError {
         value: String,
         reason: String,
     },
-    #[error("label selector requirement on {key:?} uses operator {operator:?} and needs at least one value")]
+    #[error(
+        "label selector requirement on {key:?} uses operator {operator:?} and needs at least one value"
+    )]
     MissingValues { key: String, operator: String },
-    #[error("label selector requirement on {key:?} uses operator {operator:?} and must not list values")]
+    #[error(
+        "label selector requirement on {key:?} uses operator {operator:?} and must not list values"
+    )]
     UnexpectedValues { key: String, operator: String },
 }
 
@@ -123,7 +127,10 @@ impl LabelSelector {
         for (key, value) in &self.match_labels {
             validate_key(key)?;
             validate_value(key, value)?;
-            requirements.push(Requirement::In(key.clone(), BTreeSet::from([value.clone()])));
+            requirements.push(Requirement::In(
+                key.clone(),
+                BTreeSet::from([value.clone()]),
+            ));
         }
         for expression in &self.match_expressions {
             let key = &expression.key;
@@ -202,7 +209,9 @@ fn validate_key(key: &str) -> Result<(), SelectorError> {
         let label_ok = |part: &str| {
             !part.is_empty()
                 && part.len() <= NAME_MAX
-                && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
                 && !part.starts_with('-')
                 && !part.ends_with('-')
         };
@@ -254,10 +263,17 @@ mod tests {
     use proptest::prelude::*;
 
     fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .collect()
     }
 
-    fn expression(key: &str, operator: LabelSelectorOperator, values: &[&str]) -> LabelSelectorRequirement {
+    fn expression(
+        key: &str,
+        operator: LabelSelectorOperator,
+        values: &[&str],
+    ) -> LabelSelectorRequirement {
         LabelSelectorRequirement {
             key: key.into(),
             operator,
@@ -278,7 +294,11 @@ mod tests {
     fn service_special_keys_select_by_namespace_and_name() {
         let sel = selector(
             &[(selector_key::SERVICE_NAMESPACE, "tenant-a")],
-            vec![expression(selector_key::SERVICE_NAME, LabelSelectorOperator::In, &["web", "api"])],
+            vec![expression(
+                selector_key::SERVICE_NAME,
+                LabelSelectorOperator::In,
+                &["web", "api"],
+            )],
         );
         let own = labels(&[("app", "web")]);
         assert!(sel.matches(&ExtendedLabels::service("tenant-a", "web", Some(&own))));
@@ -310,7 +330,9 @@ mod tests {
 
     #[test]
     fn empty_selector_matches_everything() {
-        let sel = LabelSelector::default().to_selector().expect("empty is valid");
+        let sel = LabelSelector::default()
+            .to_selector()
+            .expect("empty is valid");
         assert!(sel.is_everything());
         assert!(sel.matches(&labels(&[("any", "thing")])));
     }
@@ -318,12 +340,30 @@ mod tests {
     #[test]
     fn mistakes_are_errors_that_name_the_key() {
         let cases = [
-            (expression("app", LabelSelectorOperator::In, &[]), "needs at least one value"),
-            (expression("app", LabelSelectorOperator::Exists, &["x"]), "must not list values"),
-            (expression("bad key", LabelSelectorOperator::Exists, &[]), "only letters"),
-            (expression("Example.COM/app", LabelSelectorOperator::Exists, &[]), "DNS subdomain"),
-            (expression("app", LabelSelectorOperator::In, &["-x"]), "begin and end"),
-            (expression("/app", LabelSelectorOperator::Exists, &[]), "prefix"),
+            (
+                expression("app", LabelSelectorOperator::In, &[]),
+                "needs at least one value",
+            ),
+            (
+                expression("app", LabelSelectorOperator::Exists, &["x"]),
+                "must not list values",
+            ),
+            (
+                expression("bad key", LabelSelectorOperator::Exists, &[]),
+                "only letters",
+            ),
+            (
+                expression("Example.COM/app", LabelSelectorOperator::Exists, &[]),
+                "DNS subdomain",
+            ),
+            (
+                expression("app", LabelSelectorOperator::In, &["-x"]),
+                "begin and end",
+            ),
+            (
+                expression("/app", LabelSelectorOperator::Exists, &[]),
+                "prefix",
+            ),
         ];
         for (expr, expected) in cases {
             let key = expr.key.clone();
@@ -334,16 +374,24 @@ mod tests {
             .to_selector()
             .expect_err("an invalid selector is rejected");
             let message = err.to_string();
-            assert!(message.contains(expected), "{message:?} should say {expected:?}");
-            assert!(message.contains(&format!("{key:?}")), "{message:?} should name {key:?}");
+            assert!(
+                message.contains(expected),
+                "{message:?} should say {expected:?}"
+            );
+            assert!(
+                message.contains(&format!("{key:?}")),
+                "{message:?} should name {key:?}"
+            );
         }
         let long = "a".repeat(64);
-        assert!(LabelSelector {
-            match_labels: labels(&[("app", long.as_str())]),
-            ..Default::default()
-        }
-        .to_selector()
-        .is_err());
+        assert!(
+            LabelSelector {
+                match_labels: labels(&[("app", long.as_str())]),
+                ..Default::default()
+            }
+            .to_selector()
+            .is_err()
+        );
     }
 
     proptest! {

@@ -79,21 +79,54 @@ pub fn compare(ours: &Value, upstream: &Value) -> Vec<Difference> {
     };
 
     let (o, u) = (&ours["spec"], &upstream["spec"]);
-    push("-", "-", "metadata.name", text(&ours["metadata"]["name"]), crd.clone());
+    push(
+        "-",
+        "-",
+        "metadata.name",
+        text(&ours["metadata"]["name"]),
+        crd.clone(),
+    );
     for field in ["group", "scope"] {
         push("-", "-", field, text(&o[field]), text(&u[field]));
     }
-    for field in ["kind", "listKind", "plural", "singular", "shortNames", "categories"] {
-        push("-", "-", &format!("names.{field}"), text(&o["names"][field]), text(&u["names"][field]));
+    for field in [
+        "kind",
+        "listKind",
+        "plural",
+        "singular",
+        "shortNames",
+        "categories",
+    ] {
+        push(
+            "-",
+            "-",
+            &format!("names.{field}"),
+            text(&o["names"][field]),
+            text(&u["names"][field]),
+        );
     }
 
     let ours_versions = versions(o);
     let upstream_versions = versions(u);
     let names = |m: &BTreeMap<String, &Value>| m.keys().cloned().collect::<Vec<_>>().join(",");
-    push("-", "-", "versions", names(&ours_versions), names(&upstream_versions));
+    push(
+        "-",
+        "-",
+        "versions",
+        names(&ours_versions),
+        names(&upstream_versions),
+    );
     for (name, uv) in &upstream_versions {
-        let Some(ov) = ours_versions.get(name) else { continue };
-        for field in ["served", "storage", "deprecated", "deprecationWarning", "subresources"] {
+        let Some(ov) = ours_versions.get(name) else {
+            continue;
+        };
+        for field in [
+            "served",
+            "storage",
+            "deprecated",
+            "deprecationWarning",
+            "subresources",
+        ] {
             push(name, "-", field, text(&ov[field]), text(&uv[field]));
         }
         push(
@@ -179,14 +212,24 @@ fn walk(
     out.insert(display.to_owned(), facts);
     if let Some(properties) = schema["properties"].as_object() {
         for (key, child) in properties {
-            walk(child, format!("{path}.{key}"), required_children.contains(key), out);
+            walk(
+                child,
+                format!("{path}.{key}"),
+                required_children.contains(key),
+                out,
+            );
         }
     }
     if schema["items"].is_object() {
         walk(&schema["items"], format!("{path}[]"), false, out);
     }
     if schema["additionalProperties"].is_object() {
-        walk(&schema["additionalProperties"], format!("{path}{{}}"), false, out);
+        walk(
+            &schema["additionalProperties"],
+            format!("{path}{{}}"),
+            false,
+            out,
+        );
     }
 }
 
@@ -256,7 +299,9 @@ impl Allowlist {
             }
             let fields: Vec<_> = fields.split_whitespace().collect();
             let [crd, version, path, aspect] = fields[..] else {
-                return Err(format!("line {line}: expected `<crd> <version> <path> <aspect>`"));
+                return Err(format!(
+                    "line {line}: expected `<crd> <version> <path> <aspect>`"
+                ));
             };
             entries.push(AllowEntry {
                 line,
@@ -291,7 +336,12 @@ impl Allowlist {
             .iter()
             .zip(used)
             .filter(|(_, used)| !used)
-            .map(|(e, _)| format!("line {}: {} {} {} {}", e.line, e.crd, e.version, e.path, e.aspect))
+            .map(|(e, _)| {
+                format!(
+                    "line {}: {} {} {} {}",
+                    e.line, e.crd, e.version, e.path, e.aspect
+                )
+            })
             .collect();
         (unexplained, unused)
     }
@@ -347,8 +397,12 @@ mod tests {
 
     #[test]
     fn equal_meaning_is_no_difference() {
-        let upstream = crd(json!({ "type": "string", "enum": ["A", "B"], "minLength": 1, "description": "theirs" }));
-        let ours = crd(json!({ "type": "string", "enum": ["B", "A"], "minLength": 1.0, "description": "ours" }));
+        let upstream = crd(
+            json!({ "type": "string", "enum": ["A", "B"], "minLength": 1, "description": "theirs" }),
+        );
+        let ours = crd(
+            json!({ "type": "string", "enum": ["B", "A"], "minLength": 1.0, "description": "ours" }),
+        );
         assert_eq!(compare(&ours, &upstream), []);
     }
 
@@ -364,6 +418,9 @@ mod tests {
         let (unexplained, unused) = list.apply(&differences);
         assert!(unexplained.is_empty(), "{unexplained:?}");
         assert_eq!(unused, ["line 3: things.example.io * .spec format"]);
-        assert!(Allowlist::parse("a b c d\n").is_err(), "an entry without a reason is refused");
+        assert!(
+            Allowlist::parse("a b c d\n").is_err(),
+            "an entry without a reason is refused"
+        );
     }
 }

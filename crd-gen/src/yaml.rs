@@ -138,7 +138,8 @@ fn needs_quotes(s: &str) -> bool {
 fn looks_numeric(s: &str) -> bool {
     let first = s.as_bytes()[0];
     (first.is_ascii_digit() || b"+-.".contains(&first))
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"+-._:".contains(&b))
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+-._:".contains(&b))
         || s.eq_ignore_ascii_case(".inf")
         || s.eq_ignore_ascii_case(".nan")
 }
@@ -156,8 +157,14 @@ mod tests {
     fn yaml_1_1_booleans_and_numbers_stay_strings() {
         let doc = json!({ "enum": ["Yes", "No", "on", "True", "1.35", "0755", "1:20", "~", ""] });
         let text = to_string(&doc);
-        assert!(text.contains("- \"Yes\"\n- \"No\"\n"), "Yes/No must be quoted:\n{text}");
-        assert!(text.contains("- \"1.35\""), "numeric-looking strings must be quoted:\n{text}");
+        assert!(
+            text.contains("- \"Yes\"\n- \"No\"\n"),
+            "Yes/No must be quoted:\n{text}"
+        );
+        assert!(
+            text.contains("- \"1.35\""),
+            "numeric-looking strings must be quoted:\n{text}"
+        );
         assert_eq!(roundtrip(&doc), doc);
     }
 

@@ -21,7 +21,12 @@ const UPSTREAM: &[&str] = &[
 
 fn reference_dir() -> PathBuf {
     std::env::var_os("FERRULE_REFERENCE_DIR").map_or_else(
-        || PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/reference")),
+        || {
+            PathBuf::from(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../shared/reference"
+            ))
+        },
         PathBuf::from,
     )
 }
@@ -41,7 +46,10 @@ fn generated_crds_match_upstream_cilium() {
     for file in UPSTREAM {
         let path = dir.join(file);
         let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-            panic!("upstream CRD {} must be readable (set FERRULE_REFERENCE_DIR): {e}", path.display())
+            panic!(
+                "upstream CRD {} must be readable (set FERRULE_REFERENCE_DIR): {e}",
+                path.display()
+            )
         });
         let upstream: Value = serde_yaml::from_str(&text).expect("upstream CRD is YAML");
         let name = &upstream["metadata"]["name"];
@@ -59,5 +67,31 @@ fn generated_crds_match_upstream_cilium() {
     for entry in &unused {
         report.push_str(&format!("  allowlist entry matches nothing: {entry}\n"));
     }
-    assert!(report.is_empty(), "generated CRDs differ from upstream:\n{report}");
+    assert!(
+        report.is_empty(),
+        "generated CRDs differ from upstream:\n{report}"
+    );
+}
+
+#[test]
+fn a_drifted_field_is_reported() {
+    let upstream_path = reference_dir().join("cilium-crds/ciliumloadbalancerippools.yaml");
+    let text = std::fs::read_to_string(&upstream_path).expect("upstream LB pool CRD is readable");
+    let upstream: Value = serde_yaml::from_str(&text).expect("upstream CRD is YAML");
+    let mut ours = serde_json::to_value(
+        ferrule_api::crds::all()
+            .into_iter()
+            .find(|crd| crd.metadata.name.as_deref() == Some("ciliumloadbalancerippools.cilium.io"))
+            .expect("the LB pool CRD is generated"),
+    )
+    .expect("a CRD serializes");
+    let disabled = &mut ours["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
+        ["properties"]["disabled"];
+    disabled["default"] = Value::Bool(true);
+
+    let found: Vec<String> = compare(&ours, &upstream)
+        .iter()
+        .map(|d| format!("{} {} {}", d.version, d.path, d.aspect))
+        .collect();
+    assert_eq!(found, ["v2 .spec.disabled default"]);
 }
