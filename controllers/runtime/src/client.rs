@@ -100,10 +100,11 @@ mod tests {
 
     #[tokio::test]
     async fn missing_kubeconfig_is_a_load_error() {
-        let missing = scratch("kubeconfig-missing").join("absent.yaml");
-        let error = load_config(Some(&missing))
+        let dir = scratch("kubeconfig-missing");
+        let error = load_config(Some(&dir.join("absent.yaml")))
             .await
             .expect_err("a missing kubeconfig must fail, not fall back silently");
+        let _ = std::fs::remove_dir_all(dir);
         assert!(matches!(error, Error::LoadKubeconfig { .. }), "{error:?}");
     }
 }
