@@ -1,0 +1,38 @@
+//! ferrule-testapi: an in-memory Kubernetes API server for tests and the lab.
+//!
+//! It speaks the real REST protocol (discovery, CRUD, list/watch with resourceVersions, patches
+//! including server-side apply, status subresources, CRDs with structural-schema validation),
+//! so controllers reach it through a kubeconfig exactly as they reach a real cluster. Whatever
+//! it does not support, it refuses with a clear error instead of pretending.
+
+mod admin;
+pub mod builtin_types;
+mod crd;
+mod delete;
+mod discovery;
+pub mod faults;
+mod handle;
+mod http;
+mod jsonpath;
+mod objects;
+mod openapi;
+pub mod patch;
+mod read;
+pub mod registry;
+pub mod request;
+pub mod schema;
+pub mod selectors;
+pub mod server;
+pub mod ssa;
+pub mod status;
+pub mod store;
+mod table;
+pub mod tls;
+pub mod typeinfo;
+mod validation;
+mod watch;
+mod write;
+
+pub use faults::Matcher;
+pub use handle::{Options, StartError, TestApi};
+pub use server::ApiServer;
