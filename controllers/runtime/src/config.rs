@@ -84,7 +84,8 @@ pub struct CommonArgs {
     #[arg(long, env = "FERRULE_LEADER_ELECTION_LEASE_NAME", global = true)]
     pub leader_election_lease_name: Option<String>,
 
-    /// How long a standby waits after the last renewal before taking the Lease over.
+    /// How long a standby waits, by its own clock, after it last saw the Lease change before
+    /// taking it over.
     #[arg(long, env = "FERRULE_LEADER_ELECTION_LEASE_DURATION", default_value = "15s", value_parser = parse_duration, global = true)]
     pub leader_election_lease_duration: Duration,
 

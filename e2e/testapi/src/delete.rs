@@ -27,6 +27,9 @@ struct Options {
     uid: Option<String>,
     resource_version: Option<String>,
     dry_run: bool,
+    /// `orphanDependents: false` was sent: the only case in which kube-apiserver answers a
+    /// delete that did not remove the object with 202 instead of 200.
+    accepted: bool,
 }
 
 fn options(request: &Request) -> Result<Options, ApiError> {
@@ -66,6 +69,7 @@ fn options(request: &Request) -> Result<Options, ApiError> {
             .as_str()
             .map(str::to_owned),
         dry_run,
+        accepted: orphan_dependents == Some(false),
     })
 }
 
@@ -89,9 +93,10 @@ pub fn delete(
             let uid = objects::uid(&object).map(str::to_owned);
             Reply::ok(status::success(def, &name, uid.as_deref()))
         }
-        Committed::Stored(object) | Committed::Unchanged(object) => {
-            Reply::json(202, present(def, &object))
-        }
+        Committed::Stored(object) | Committed::Unchanged(object) => Reply::json(
+            if options.accepted { 202 } else { 200 },
+            present(def, &object),
+        ),
         Committed::Absent => return Err(ApiError::not_found(def, &name)),
     })
 }
@@ -157,8 +162,15 @@ fn delete_object(
         if objects::is_deleting(current) && finalizers == objects::finalizers(current) {
             return Ok(Write::Unchanged);
         }
+        let starting = !objects::is_deleting(current);
         let metadata = objects::metadata_mut(&mut next);
         metadata.insert("finalizers".into(), json!(finalizers));
+        // The registry's markAsDeleting: generation moves when deletion starts, so that
+        // controllers watching observedGeneration see the deletion as a spec change.
+        let generation = metadata.get("generation").and_then(Value::as_i64);
+        if starting && let Some(generation) = generation.filter(|g| *g > 0) {
+            metadata.insert("generation".into(), json!(generation + 1));
+        }
         metadata
             .entry("deletionTimestamp")
             .or_insert_with(|| json!(objects::now()));
@@ -369,9 +381,20 @@ fn remove_finalizer(server: &Arc<ApiServer>, def: &ResourceDef, object: &Value, 
     }
 }
 
-/// Removes `foregroundDeletion` from the owner with `uid` once no dependent is left.
+/// Removes `foregroundDeletion` from the owner with `uid` once no dependent that blocks it is
+/// left. As in the garbage collector, only an ownerReference with `blockOwnerDeletion: true`
+/// holds the owner; other dependents are deleted too, but the owner does not wait for them.
 fn release_foreground_owner(server: &Arc<ApiServer>, uid: &str) {
-    if !dependents(server, uid).is_empty() {
+    let blocking = dependents(server, uid)
+        .into_iter()
+        .any(|(_, _, dependent)| {
+            dependent["metadata"]["ownerReferences"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|r| r["uid"].as_str() == Some(uid) && r["blockOwnerDeletion"] == json!(true))
+        });
+    if blocking {
         return;
     }
     let owner = server.store.all_objects().into_iter().find(|(_, _, o)| {

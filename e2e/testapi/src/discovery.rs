@@ -65,7 +65,11 @@ pub fn handle(server: &Arc<ApiServer>, request: &Request) -> Reply {
             Some(document) => Reply::ok(document),
             None => ApiError::no_route(&request.path).into(),
         },
-        // OpenAPI v2 is not published (kubectl uses v3 since 1.27).
+        ["openapi", "v2"] => Reply::Raw {
+            content_type: crate::openapi::V2_PROTOBUF,
+            body: crate::openapi::v2_protobuf(server).into(),
+        },
+        // Only the protobuf v2 index kubectl's fallback reads is published (see openapi.rs).
         ["openapi", ..] | ["swagger.json"] => ApiError::no_route(&request.path).into(),
         _ => ApiError::no_route(&request.path).into(),
     }

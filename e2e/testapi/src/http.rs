@@ -117,6 +117,11 @@ async fn respond(server: &Arc<ApiServer>, req: hyper::Request<Incoming>) -> hype
                 .body(Full::new(bytes).boxed())
                 .unwrap_or_else(|_| internal_error())
         }
+        Reply::Raw { content_type, body } => hyper::Response::builder()
+            .status(200)
+            .header(hyper::header::CONTENT_TYPE, content_type)
+            .body(Full::new(body).boxed())
+            .unwrap_or_else(|_| internal_error()),
         Reply::Watch(stream) => {
             let lines = futures::stream::unfold(stream, |mut stream| async move {
                 let line = stream.next_line().await?;

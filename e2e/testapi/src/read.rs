@@ -7,7 +7,7 @@ use crate::selectors::{FieldQuery, LabelQuery};
 use crate::server::{ApiServer, Reply, Request};
 use crate::status::ApiError;
 use crate::store::Snapshot;
-use crate::table::{table, wants_table};
+use crate::table::{Include, table, wants_table};
 use crate::watch::{WatchFilter, WatchStream};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -30,7 +30,8 @@ pub fn get(
             .as_str()
             .unwrap_or("")
             .to_owned();
-        return Ok(Reply::ok(table(def, &[&object], &rv, true)));
+        let include = Include::from_query(&request.query)?;
+        return Ok(Reply::ok(table(def, &[&object], &rv, true, include)));
     }
     Ok(Reply::ok(present(def, &object)))
 }
@@ -125,7 +126,8 @@ pub fn list(
     }
     if wants_table(request.accept.as_deref()) {
         let objects: Vec<&Value> = page.iter().map(|o| o.as_ref()).collect();
-        let mut body = table(def, &objects, &snapshot.rv.to_string(), true);
+        let include = Include::from_query(&request.query)?;
+        let mut body = table(def, &objects, &snapshot.rv.to_string(), true, include);
         body["metadata"] = metadata;
         return Ok(Reply::ok(body));
     }
@@ -159,6 +161,10 @@ pub fn watch(
         ),
     };
     let timeout = query.u64("timeoutSeconds")?.map(Duration::from_secs);
+    // `kubectl get -w` asks for Tables: every event's object is then converted.
+    let as_table = wants_table(request.accept.as_deref())
+        .then(|| Include::from_query(query))
+        .transpose()?;
     let filter = WatchFilter {
         namespace: target.namespace.clone(),
         labels,
@@ -169,12 +175,13 @@ pub fn watch(
     };
     let start_rv = server.store.resource_version();
     match server.store.watch(&def.group_resource(), from) {
-        Ok(subscription) => Ok(WatchStream::new(
-            def.clone(),
-            filter,
-            subscription,
-            start_rv,
-        )),
+        Ok(subscription) => {
+            let stream = WatchStream::new(def.clone(), filter, subscription, start_rv);
+            Ok(match as_table {
+                Some(include) => stream.with_table(include),
+                None => stream,
+            })
+        }
         Err(expired) => Ok(WatchStream::failed(
             def.clone(),
             &ApiError::gone(expired.requested, expired.oldest).to_status(),

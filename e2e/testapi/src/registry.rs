@@ -231,6 +231,26 @@ const BUILTINS: &[Builtin] = &[
         false,
         &[],
     ),
+    // Stored but not enforced (writes answer with a warning saying so): upstream bundles such
+    // as Gateway API's standard-install.yaml ship a policy next to their CRDs.
+    builtin(
+        "admissionregistration.k8s.io",
+        "v1",
+        "validatingadmissionpolicies",
+        "ValidatingAdmissionPolicy",
+        false,
+        true,
+        &[],
+    ),
+    builtin(
+        "admissionregistration.k8s.io",
+        "v1",
+        "validatingadmissionpolicybindings",
+        "ValidatingAdmissionPolicyBinding",
+        false,
+        false,
+        &[],
+    ),
     builtin(
         "apiextensions.k8s.io",
         "v1",

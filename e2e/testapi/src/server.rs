@@ -45,6 +45,11 @@ pub enum Reply {
         content_type: &'static str,
     },
     Watch(WatchStream),
+    /// A 200 with a body that is not JSON (the protobuf OpenAPI v2 document).
+    Raw {
+        content_type: &'static str,
+        body: Bytes,
+    },
 }
 
 impl Reply {
@@ -145,6 +150,23 @@ impl ApiServer {
                 );
             }
         }
+    }
+
+    /// Ends every open watch stream, as an API server restart or a load balancer would; clients
+    /// re-watch from the last resourceVersion they saw.
+    pub fn close_watches(&self) {
+        self.store.close_watches();
+    }
+
+    /// Compacts the change history (as etcd compaction does): resuming a watch from any
+    /// earlier resourceVersion, or continuing a list, now answers 410 Gone.
+    pub fn compact(&self) {
+        self.store.compact();
+    }
+
+    /// The store's current resourceVersion.
+    pub fn resource_version(&self) -> u64 {
+        self.store.resource_version()
     }
 
     /// Handles one request.

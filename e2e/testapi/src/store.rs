@@ -41,6 +41,9 @@ pub struct Change {
     pub rv: u64,
     pub kind: ChangeKind,
     pub object: Arc<Value>,
+    /// The object before a modification: a filtered watch needs it to tell an object entering
+    /// or leaving its selection (ADDED / DELETED) from one changing inside it (MODIFIED).
+    pub previous: Option<Arc<Value>>,
 }
 
 /// What a write decides to do with the current object.
@@ -189,7 +192,7 @@ impl Store {
             .and_then(|c| c.objects.get(key))
             .cloned();
         let write = decide(current.as_deref(), next_rv)?;
-        let (kind, stored) = match (write, current) {
+        let (kind, stored, previous) = match (write, current) {
             (Write::Unchanged, Some(current)) => return Ok(Committed::Unchanged(current)),
             (Write::Unchanged | Write::Delete, None) => return Ok(Committed::Absent),
             (Write::Put(mut object), current) => {
@@ -199,12 +202,12 @@ impl Store {
                 } else {
                     ChangeKind::Added
                 };
-                (kind, Arc::new(object))
+                (kind, Arc::new(object), current)
             }
             (Write::Delete, Some(current)) => {
                 let mut object = (*current).clone();
                 object["metadata"]["resourceVersion"] = Value::String(next_rv.to_string());
-                (ChangeKind::Deleted, Arc::new(object))
+                (ChangeKind::Deleted, Arc::new(object), None)
             }
         };
         state.rv = next_rv;
@@ -222,6 +225,7 @@ impl Store {
             rv: next_rv,
             kind,
             object: stored.clone(),
+            previous,
         };
         collection
             .watchers
@@ -251,6 +255,7 @@ impl Store {
                     rv: object_rv(object),
                     kind: ChangeKind::Added,
                     object: object.clone(),
+                    previous: None,
                 })
                 .collect(),
             Some(rv) if rv < collection.oldest => {

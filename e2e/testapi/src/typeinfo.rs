@@ -60,6 +60,14 @@ pub trait TypeInfo: Send + Sync {
         None
     }
 
+    /// What server-side apply's typed conversion refuses in an applied configuration beyond
+    /// list keys (fields the type does not declare, values of the wrong kind), as (rendered
+    /// path, message). Default: nothing, for kinds this server has no schema of.
+    fn conversion_errors(&self, object: &serde_json::Value) -> Vec<(String, String)> {
+        let _ = object;
+        Vec::new()
+    }
+
     /// How strategic merge patch treats the list at `path` (`patchStrategy`/`patchMergeKey`).
     /// Default: derived from [`TypeInfo::list_type`], which matches Kubernetes for almost every
     /// field; override where the tags disagree.

@@ -4,7 +4,8 @@
 use crate::objects::present;
 use crate::registry::ResourceDef;
 use crate::selectors::{FieldQuery, LabelQuery};
-use crate::store::{Change, Subscription};
+use crate::store::{Change, ChangeKind, Subscription};
+use crate::table::{Include, table};
 use serde_json::{Value, json};
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -39,6 +40,11 @@ pub struct WatchStream {
     initial_end_pending: bool,
     /// A watch that could not start: one ERROR event, then the end.
     failed: Option<String>,
+    /// Events carry Tables (`Accept: ...;as=Table`) with this `includeObject`.
+    table: Option<Include>,
+    /// Whether the column definitions went out already: kube-apiserver sends them with the
+    /// first event only (NoHeaders afterwards), and kubectl reuses them for later rows.
+    headers_sent: bool,
 }
 
 impl WatchStream {
@@ -62,7 +68,15 @@ impl WatchStream {
             last_rv: start_rv,
             initial_end_pending,
             failed: None,
+            table: None,
+            headers_sent: false,
         }
+    }
+
+    /// Converts every event's object to a Table, as for `kubectl get -w`.
+    pub fn with_table(mut self, include: Include) -> Self {
+        self.table = Some(include);
+        self
     }
 
     /// A watch that answers with a single ERROR event carrying `status` (how kube-apiserver
@@ -134,28 +148,62 @@ impl WatchStream {
 
     fn encode(&mut self, change: &Change) -> Option<String> {
         self.last_rv = self.last_rv.max(change.rv);
-        let object = &change.object;
-        if let Some(ns) = &self.filter.namespace
-            && object["metadata"]["namespace"].as_str() != Some(ns.as_str())
-        {
-            return None;
-        }
-        if !self.filter.labels.matches(object) || !self.filter.fields.matches(object) {
-            return None;
-        }
-        let event = json!({ "type": change.kind.as_str(), "object": present(&self.def, object) });
+        let filter = &self.filter;
+        let passes = |object: &Value| {
+            filter
+                .namespace
+                .as_ref()
+                .is_none_or(|ns| object["metadata"]["namespace"].as_str() == Some(ns.as_str()))
+                && filter.labels.matches(object)
+                && filter.fields.matches(object)
+        };
+        // As the API server's watch cache: an object entering the selection is ADDED, one
+        // leaving it is DELETED (with its previous content at the new resourceVersion).
+        let (kind, object) = match change.kind {
+            ChangeKind::Deleted if passes(&change.object) => {
+                (ChangeKind::Deleted, (*change.object).clone())
+            }
+            ChangeKind::Deleted => return None,
+            _ => match (
+                passes(&change.object),
+                change.previous.as_deref().filter(|p| passes(p)),
+            ) {
+                (true, None) => (ChangeKind::Added, (*change.object).clone()),
+                (true, Some(_)) => (ChangeKind::Modified, (*change.object).clone()),
+                (false, Some(previous)) => {
+                    let mut left = previous.clone();
+                    left["metadata"]["resourceVersion"] = json!(change.rv.to_string());
+                    (ChangeKind::Deleted, left)
+                }
+                (false, None) => return None,
+            },
+        };
+        let object = self.tabulate(present(&self.def, &object));
+        let event = json!({ "type": kind.as_str(), "object": object });
         Some(line(&event))
     }
 
-    fn bookmark(&self, initial_end: bool) -> String {
+    /// The object as the event carries it: itself, or a one-row Table (bookmarks included, as
+    /// kube-apiserver's watch encoder converts every non-Status object).
+    fn tabulate(&mut self, object: Value) -> Value {
+        let Some(include) = self.table else {
+            return object;
+        };
+        let rv = object["metadata"]["resourceVersion"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned();
+        let with_columns = !std::mem::replace(&mut self.headers_sent, true);
+        table(&self.def, &[&object], &rv, with_columns, include)
+    }
+
+    fn bookmark(&mut self, initial_end: bool) -> String {
         let mut metadata = json!({ "resourceVersion": self.last_rv.to_string() });
         if initial_end {
             metadata["annotations"] = json!({ "k8s.io/initial-events-end": "true" });
         }
-        let event = json!({
-            "type": "BOOKMARK",
-            "object": { "kind": self.def.kind, "apiVersion": self.def.api_version(), "metadata": metadata },
-        });
+        let object = json!({ "kind": self.def.kind, "apiVersion": self.def.api_version(), "metadata": metadata });
+        let event = json!({ "type": "BOOKMARK", "object": self.tabulate(object) });
         line(&event)
     }
 }
@@ -169,4 +217,71 @@ fn line(event: &Value) -> String {
 /// A watch error event (e.g. 410 Gone delivered inside the stream).
 pub fn error_line(status: &Value) -> String {
     line(&json!({ "type": "ERROR", "object": status }))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::request::{Query, parse_path};
+    use crate::server::{ApiServer, Method, Request};
+    use serde_json::{Value, json};
+
+    fn config_map(name: &str) -> Value {
+        json!({
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": { "name": name, "namespace": "default" },
+            "data": { "k": "v" },
+        })
+    }
+
+    #[tokio::test]
+    async fn table_watches_send_column_definitions_with_the_first_event_only() {
+        let server = ApiServer::new();
+        for name in ["a", "b"] {
+            server
+                .create_internal("", "configmaps", config_map(name))
+                .expect("a ConfigMap is created");
+        }
+        let path = "/api/v1/namespaces/default/configmaps";
+        let request = Request {
+            method: Method::Get,
+            path: path.into(),
+            query: Query::parse(Some("watch=true&includeObject=None")),
+            content_type: None,
+            accept: Some("application/json;as=Table;v=v1;g=meta.k8s.io,application/json".into()),
+            user_agent: None,
+            body: bytes::Bytes::new(),
+        };
+        let target = parse_path(path).expect("a resource path");
+        let def = server
+            .registry()
+            .get("", "v1", "configmaps")
+            .expect("configmaps are served");
+        let mut stream =
+            crate::read::watch(&server, &def, &target, &request).expect("the watch starts");
+        let mut next = async || -> Value {
+            let line = stream.next_line().await.expect("an event");
+            serde_json::from_str(&line).expect("an event is JSON")
+        };
+        let first = next().await;
+        assert_eq!(first["type"], "ADDED");
+        assert_eq!(first["object"]["kind"], "Table");
+        let names: Vec<&Value> = first["object"]["columnDefinitions"]
+            .as_array()
+            .expect("the first event defines the columns")
+            .iter()
+            .map(|c| &c["name"])
+            .collect();
+        assert_eq!(names, ["Name", "Data", "Age"]);
+        assert_eq!(first["object"]["rows"][0]["cells"][0], "a");
+        assert_eq!(first["object"]["rows"][0]["cells"][1], 1);
+        assert_eq!(first["object"]["rows"][0]["object"], Value::Null);
+        let second = next().await;
+        assert_eq!(second["object"]["columnDefinitions"], Value::Null);
+        assert_eq!(second["object"]["rows"][0]["cells"][0], "b");
+        assert_eq!(
+            second["object"]["metadata"]["resourceVersion"],
+            json!(server.resource_version().to_string())
+        );
+    }
 }

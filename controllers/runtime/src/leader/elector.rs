@@ -8,11 +8,12 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::jiff::Timestamp;
 use kube::Client;
 use kube::api::{Api, PostParams};
+use std::time::Instant;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::decision::{ElectionTiming, LeaderAction, Observation, decide};
+use super::decision::{ElectionTiming, LeaderAction, Observation, RecordClock, decide};
 use crate::metrics::Metrics;
 
 /// Upper bound for releasing the Lease on shutdown; a standby takes over by expiry otherwise.
@@ -53,6 +54,7 @@ impl LeaderElector {
             metrics,
             leading: sender,
             cached: None,
+            record_clock: RecordClock::default(),
             last_renewed: None,
         };
         let task = tokio::spawn(candidate.run(stop.clone()));
@@ -85,8 +87,10 @@ struct Candidate {
     leading: watch::Sender<bool>,
     /// The Lease as last read or written; its resourceVersion guards our next write.
     cached: Option<Lease>,
-    /// Time written as renewTime by our last successful acquire/renew, while leading.
-    last_renewed: Option<Timestamp>,
+    /// When the Lease record last changed, by our monotonic clock: expiry is judged on it.
+    record_clock: RecordClock,
+    /// When (monotonic clock) our last successful acquire/renew started, while leading.
+    last_renewed: Option<Instant>,
 }
 
 /// How a write ended.
@@ -131,7 +135,9 @@ impl Candidate {
         // A conflict means our view is stale: re-read at once, but only once per round.
         for _ in 0..2 {
             self.refresh().await;
-            let now = Timestamp::now();
+            // Taken before the write: the renew deadline then counts from no later than the
+            // moment the API server stored our renewal.
+            let now = monotonic_now();
             let action = decide(
                 &self.observation(now, false),
                 &self.config.identity,
@@ -175,7 +181,7 @@ impl Candidate {
 
     async fn release(&mut self) {
         for _ in 0..2 {
-            let observation = self.observation(Timestamp::now(), true);
+            let observation = self.observation(monotonic_now(), true);
             let LeaderAction::Release(spec) =
                 decide(&observation, &self.config.identity, &self.config.timing)
             else {
@@ -193,20 +199,31 @@ impl Candidate {
         }
     }
 
-    fn observation(&self, now: Timestamp, shutting_down: bool) -> Observation<'_> {
+    fn observation(&self, local_now: Instant, shutting_down: bool) -> Observation<'_> {
         Observation {
             lease: self.cached.as_ref().and_then(|lease| lease.spec.as_ref()),
-            now,
+            now: Timestamp::now(),
+            local_now,
+            record_changed_at: self.record_clock.changed_at(),
             last_renewed: self.last_renewed,
             shutting_down,
         }
+    }
+
+    /// Notes the Lease as just read or written, for expiry by our own clock.
+    fn note_record(&mut self) {
+        let record = self.cached.as_ref().and_then(|lease| lease.spec.as_ref());
+        self.record_clock.observe(record, monotonic_now());
     }
 
     /// Reads the Lease into the cache. On error the cache is kept: deciding on it is safe,
     /// because any write based on it fails unless it is still current.
     async fn refresh(&mut self) {
         match self.call(self.api.get_opt(&self.config.lease_name)).await {
-            Some(Ok(lease)) => self.cached = lease,
+            Some(Ok(lease)) => {
+                self.cached = lease;
+                self.note_record();
+            }
             Some(Err(error)) => tracing::warn!(%error, "reading the leader-election Lease"),
             None => tracing::warn!("reading the leader-election Lease timed out"),
         }
@@ -250,6 +267,7 @@ impl Candidate {
         match result {
             Some(Ok(lease)) => {
                 self.cached = Some(lease);
+                self.note_record();
                 Written::Ok
             }
             Some(Err(kube::Error::Api(status))) if status.code == 409 => {
@@ -275,8 +293,7 @@ impl Candidate {
     async fn call<T>(&self, request: impl Future<Output = T>) -> Option<T> {
         let budget = match self.last_renewed {
             Some(renewed) => {
-                let elapsed = Timestamp::now().duration_since(renewed);
-                let elapsed = Duration::try_from(elapsed).unwrap_or_default();
+                let elapsed = monotonic_now().saturating_duration_since(renewed);
                 self.config.timing.renew_deadline.saturating_sub(elapsed)
             }
             None => self.config.timing.renew_deadline,
@@ -284,7 +301,7 @@ impl Candidate {
         tokio::time::timeout(budget, request).await.ok()
     }
 
-    fn acquired(&mut self, renewed_at: Timestamp) {
+    fn acquired(&mut self, renewed_at: Instant) {
         if !*self.leading.borrow() {
             tracing::info!(
                 lease = %self.config.lease_name,
@@ -304,4 +321,10 @@ impl Candidate {
         });
         self.metrics.set_leader(&self.config.lease_name, leading);
     }
+}
+
+/// The monotonic clock leadership is timed on: Tokio's, so that tests with a paused clock see
+/// the same time the elector's sleeps use.
+fn monotonic_now() -> Instant {
+    tokio::time::Instant::now().into_std()
 }

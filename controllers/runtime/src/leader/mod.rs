@@ -7,7 +7,7 @@ pub mod elector;
 
 use std::hash::{BuildHasher, RandomState};
 
-pub use decision::{ElectionTiming, LeaderAction, Observation, decide};
+pub use decision::{ElectionTiming, LeaderAction, Observation, RecordClock, decide};
 pub use elector::{ElectionConfig, LeaderElector};
 
 /// This candidate's identity: the pod name when known (unique per pod, stable across restarts

@@ -143,13 +143,27 @@ async fn standby_takes_over_at_once_when_the_leader_releases() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn expired_lease_of_a_vanished_leader_is_taken_over() {
+async fn lease_of_a_vanished_leader_is_taken_over_after_standing_still_for_its_duration() {
     let api = FakeApi::default();
     let url = api.serve().await;
-    create(&url, &seed("ghost", Duration::from_secs(60), 15, 4)).await;
+    // Renewed a minute ago by the holder's clock; that time is never compared with ours. The
+    // newcomer must see the record unchanged for the Lease's 2s before taking it.
+    create(&url, &seed("ghost", Duration::from_secs(60), 2, 4)).await;
 
     let elector = LeaderElector::spawn(client(&url), config("pod-a", fast(10)), Metrics::new());
-    wait_until(&mut elector.leadership(), true, Duration::from_secs(5)).await;
+    let mut leadership = elector.leadership();
+    let started = Instant::now();
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert!(
+        !*leadership.borrow(),
+        "a Lease first seen 1.2s ago is still valid for a newcomer"
+    );
+    wait_until(&mut leadership, true, Duration::from_secs(5)).await;
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
     let taken = spec(&api);
     assert_eq!(taken.holder_identity.as_deref(), Some("pod-a"));
     assert_eq!(taken.lease_transitions, Some(5));

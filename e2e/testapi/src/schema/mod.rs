@@ -27,6 +27,7 @@ mod node;
 mod prune;
 mod structural;
 mod type_info;
+mod typed;
 mod validate;
 
 #[cfg(test)]
@@ -85,6 +86,14 @@ impl StructuralSchema {
         let unknown = prune::prune_resource(object, &self.root);
         prune::drop_non_nullable_nulls(object, Some(&self.root));
         unknown
+    }
+
+    /// What server-side apply's typed conversion refuses in `object` (an applied
+    /// configuration): undeclared fields and values of the wrong kind, as (path, message)
+    /// with structured-merge-diff's paths (`.spec.foo`).
+    #[must_use]
+    pub fn conversion_errors(&self, object: &Value) -> Vec<(String, String)> {
+        typed::conversion_errors(&self.root, object)
     }
 
     /// Applies defaults: missing fields of objects that exist (and their non-nullable nulls)

@@ -44,6 +44,10 @@ impl TypeInfo for StructuralSchema {
     fn map_type(&self, path: &[Step]) -> MapType {
         walk(&self.root, path).map_or(MapType::Granular, map_type_of)
     }
+
+    fn conversion_errors(&self, object: &Value) -> Vec<(String, String)> {
+        StructuralSchema::conversion_errors(self, object)
+    }
 }
 
 /// A read-only view of one schema node.

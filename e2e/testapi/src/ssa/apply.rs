@@ -9,7 +9,7 @@ use super::managed::{
 use super::to_field_set::field_set_of;
 use super::updater::{prune, update};
 use super::value;
-use super::walk::validate;
+use super::walk::{TypeError, TypeErrors, validate};
 use crate::typeinfo::TypeInfo;
 use serde_json::{Map, Value};
 
@@ -158,12 +158,22 @@ pub fn apply(
             gvknn(&live)
         ))
     })?;
-    validate(&config, types, false).map_err(|e| {
-        ApplyError::Invalid(format!(
-            "failed to create typed patch object ({}): {e}",
-            gvknn(&config)
-        ))
-    })?;
+    // One typed conversion reports undeclared fields, wrong kinds and list-key problems.
+    let mut errors: Vec<TypeError> = types
+        .conversion_errors(&config)
+        .into_iter()
+        .map(|(path, message)| TypeError { path, message })
+        .collect();
+    if let Err(TypeErrors(more)) = validate(&config, types, false) {
+        errors.extend(more);
+    }
+    if !errors.is_empty() {
+        return Err(ApplyError::Invalid(format!(
+            "failed to create typed patch object ({}): {}",
+            gvknn(&config),
+            TypeErrors(errors)
+        )));
+    }
 
     let merged = super::merge::merge(&live, &config, types);
     let id = ManagerId::new(manager, Operation::Apply, api_version, subresource);

@@ -1,0 +1,364 @@
+//! The ferrule binaries the lab runs, and running them the way the chart would on a cluster.
+//!
+//! Each binary is found next to `ferrule-lab` itself (cargo puts all of a workspace's
+//! binaries in one directory); one that is not built yet is skipped with a note, so the lab
+//! grows with the project without configuration. A feature issue that adds a binary extends
+//! [`COMPONENTS`] (kind, flags, metrics port) and nothing else.
+
+use crate::addresses::{API_SERVER_V4, AddressPlan, LAB_NAMESPACE};
+use crate::error::Error;
+use crate::processes;
+use std::net::Ipv4Addr;
+use std::os::unix::process::CommandExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+/// How a component is deployed on a real cluster, which decides where the lab runs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// One instance, in `fl-lab` next to the API server (a controller needs only the API).
+    Deployment,
+    /// One instance per node, inside that node's namespace, with `NODE_NAME` set.
+    DaemonSet,
+}
+
+/// One ferrule binary and how the lab runs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LabComponent {
+    pub binary: &'static str,
+    pub kind: Kind,
+    /// Flags beyond what every component gets through the environment (see
+    /// [`ComponentInstance::environment`]).
+    pub args: &'static [&'static str],
+    /// Port of /metrics, /healthz and /readyz. Distinct per component: on a cluster these
+    /// run host-networked, and so do the lab's, so two on one node must not share a port.
+    pub metrics_port: u16,
+}
+
+/// The binaries of DESIGN.md. Configuration comes from the environment (ferrule-runtime reads
+/// every common flag from it), so an entry needs flags only for what is its own.
+pub const COMPONENTS: &[LabComponent] = &[
+    LabComponent {
+        binary: "ferrule-lbipam",
+        kind: Kind::Deployment,
+        args: &[],
+        metrics_port: 9101,
+    },
+    LabComponent {
+        binary: "ferrule-l2announcer",
+        kind: Kind::DaemonSet,
+        args: &[],
+        metrics_port: 9102,
+    },
+    LabComponent {
+        binary: "ferrule-bgp",
+        kind: Kind::Deployment,
+        args: &[],
+        metrics_port: 9103,
+    },
+    LabComponent {
+        binary: "ferrule-egressgw",
+        kind: Kind::Deployment,
+        args: &[],
+        metrics_port: 9104,
+    },
+    LabComponent {
+        binary: "ferrule-clustermesh",
+        kind: Kind::Deployment,
+        args: &[],
+        metrics_port: 9105,
+    },
+    LabComponent {
+        binary: "ferrule-gateway",
+        kind: Kind::Deployment,
+        args: &[],
+        metrics_port: 9106,
+    },
+    LabComponent {
+        binary: "ferrule-agent",
+        kind: Kind::DaemonSet,
+        args: &[],
+        metrics_port: 9107,
+    },
+];
+
+/// The namespace the lab's components report as their own (leases, events).
+const POD_NAMESPACE: &str = "kube-system";
+/// How long components get to shut down gracefully on SIGTERM.
+const STOP_GRACE: Duration = Duration::from_secs(5);
+
+/// One process to run: a component on one node (DaemonSet) or in `fl-lab` (Deployment).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ComponentInstance {
+    pub component: LabComponent,
+    pub binary_path: PathBuf,
+    pub namespace: String,
+    /// The Node name for a DaemonSet instance.
+    pub node: Option<String>,
+    pub listen_ip: Ipv4Addr,
+}
+
+impl ComponentInstance {
+    /// `deployment/ferrule-lbipam` or `daemonset/ferrule-agent@node1`.
+    pub fn label(&self) -> String {
+        match (&self.component.kind, &self.node) {
+            (Kind::DaemonSet, Some(node)) => format!("daemonset/{}@{node}", self.component.binary),
+            _ => format!("deployment/{}", self.component.binary),
+        }
+    }
+
+    fn pod_name(&self) -> String {
+        match &self.node {
+            Some(node) => format!("{}-{node}", self.component.binary),
+            None => format!("{}-0", self.component.binary),
+        }
+    }
+
+    /// What the downward API and the chart give the pod on a cluster.
+    pub fn environment(&self, kubeconfig: &Path) -> Vec<(&'static str, String)> {
+        let mut env = vec![
+            ("KUBECONFIG", kubeconfig.display().to_string()),
+            ("POD_NAMESPACE", POD_NAMESPACE.to_owned()),
+            ("POD_NAME", self.pod_name()),
+            (
+                "FERRULE_METRICS_ADDR",
+                format!("{}:{}", self.listen_ip, self.component.metrics_port),
+            ),
+        ];
+        if let Some(node) = &self.node {
+            env.push(("NODE_NAME", node.clone()));
+        }
+        env
+    }
+
+    fn log_file(&self, logs: &Path) -> PathBuf {
+        logs.join(format!("{}.log", self.pod_name()))
+    }
+}
+
+/// What to run: instances of the built components, and the components not built yet.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Plan {
+    pub instances: Vec<ComponentInstance>,
+    pub not_built: Vec<&'static str>,
+}
+
+/// Expands [`COMPONENTS`] over the nodes of `plan`, keeping those whose binary exists in
+/// `bin_dir`.
+pub fn plan(
+    components: &[LabComponent],
+    addresses: &AddressPlan,
+    bin_dir: &Path,
+    exists: impl Fn(&Path) -> bool,
+) -> Plan {
+    let mut result = Plan::default();
+    for component in components {
+        let binary_path = bin_dir.join(component.binary);
+        if !exists(&binary_path) {
+            result.not_built.push(component.binary);
+            continue;
+        }
+        match component.kind {
+            Kind::Deployment => result.instances.push(ComponentInstance {
+                component: *component,
+                binary_path,
+                namespace: LAB_NAMESPACE.to_owned(),
+                node: None,
+                listen_ip: API_SERVER_V4,
+            }),
+            Kind::DaemonSet => {
+                for node in &addresses.nodes {
+                    result.instances.push(ComponentInstance {
+                        component: *component,
+                        binary_path: binary_path.clone(),
+                        namespace: node.host.namespace.clone(),
+                        node: Some(node.name.clone()),
+                        listen_ip: node.host.ipv4,
+                    });
+                }
+            }
+        }
+    }
+    result
+}
+
+/// A started instance.
+#[derive(Debug)]
+pub struct Running {
+    pub instance: ComponentInstance,
+    pub log: PathBuf,
+    child: Child,
+    exited: Option<ExitStatus>,
+}
+
+/// Every started component; dropping it stops them (SIGTERM, then SIGKILL after a grace
+/// period), so no error path leaves a process behind.
+#[derive(Debug, Default)]
+pub struct RunningComponents {
+    pub running: Vec<Running>,
+}
+
+impl RunningComponents {
+    /// Starts each instance inside its namespace, stdout and stderr to a log file each.
+    pub fn start(
+        instances: &[ComponentInstance],
+        kubeconfig: &Path,
+        logs: &Path,
+    ) -> Result<Self, Error> {
+        let mut started = Self::default();
+        for instance in instances {
+            let log = instance.log_file(logs);
+            let file = std::fs::File::create(&log).map_err(|source| Error::Write {
+                path: log.clone(),
+                source,
+            })?;
+            let stderr = file.try_clone().map_err(|source| Error::Write {
+                path: log.clone(),
+                source,
+            })?;
+            let child = Command::new("ip")
+                .args(["netns", "exec", &instance.namespace])
+                .arg(&instance.binary_path)
+                .args(instance.component.args)
+                .envs(instance.environment(kubeconfig))
+                .stdin(Stdio::null())
+                .stdout(file)
+                .stderr(stderr)
+                // Own process group: Ctrl-C reaches only the lab, which then stops the
+                // components in order instead of everything dying at once.
+                .process_group(0)
+                .spawn()
+                .map_err(|source| Error::Spawn {
+                    command: format!(
+                        "ip netns exec {} {}",
+                        instance.namespace,
+                        instance.binary_path.display()
+                    ),
+                    source,
+                })?;
+            started.running.push(Running {
+                instance: instance.clone(),
+                log,
+                child,
+                exited: None,
+            });
+        }
+        Ok(started)
+    }
+
+    /// Components that exited since the last call: label, log file, exit status.
+    pub fn newly_exited(&mut self) -> Vec<(String, PathBuf, ExitStatus)> {
+        let mut exited = Vec::new();
+        for running in self.running.iter_mut().filter(|r| r.exited.is_none()) {
+            if let Ok(Some(status)) = running.child.try_wait() {
+                running.exited = Some(status);
+                exited.push((running.instance.label(), running.log.clone(), status));
+            }
+        }
+        exited
+    }
+
+    /// Stops every component still running; returns how many that were.
+    pub fn stop(&mut self) -> usize {
+        let pids: Vec<u32> = self
+            .running
+            .iter_mut()
+            .filter_map(|r| match r.child.try_wait() {
+                Ok(None) => Some(r.child.id()),
+                _ => None,
+            })
+            .collect();
+        for &pid in &pids {
+            processes::signal(pid, "TERM");
+        }
+        let deadline = Instant::now() + STOP_GRACE;
+        for running in &mut self.running {
+            while matches!(running.child.try_wait(), Ok(None)) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            if matches!(running.child.try_wait(), Ok(None)) {
+                let _ = running.child.kill();
+                let _ = running.child.wait();
+            }
+        }
+        self.running.clear();
+        pids.len()
+    }
+}
+
+impl Drop for RunningComponents {
+    fn drop(&mut self) {
+        let _ = self.stop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lab() -> AddressPlan {
+        AddressPlan::new(2).expect("two nodes are a valid lab")
+    }
+
+    #[test]
+    fn missing_binaries_are_skipped_not_fatal() {
+        let plan = plan(COMPONENTS, &lab(), Path::new("/nonexistent"), |_| false);
+        assert!(plan.instances.is_empty());
+        assert_eq!(plan.not_built.len(), COMPONENTS.len());
+    }
+
+    #[test]
+    fn a_daemonset_runs_once_per_node_inside_the_node() {
+        let table = [
+            LabComponent {
+                binary: "ferrule-agent",
+                kind: Kind::DaemonSet,
+                args: &[],
+                metrics_port: 9107,
+            },
+            LabComponent {
+                binary: "ferrule-lbipam",
+                kind: Kind::Deployment,
+                args: &["--flag"],
+                metrics_port: 9101,
+            },
+        ];
+        let plan = plan(&table, &lab(), Path::new("/bin-dir"), |_| true);
+        let labels: Vec<_> = plan
+            .instances
+            .iter()
+            .map(ComponentInstance::label)
+            .collect();
+        assert_eq!(
+            labels,
+            [
+                "daemonset/ferrule-agent@node1",
+                "daemonset/ferrule-agent@node2",
+                "deployment/ferrule-lbipam",
+            ]
+        );
+        let agent = &plan.instances[1];
+        assert_eq!(agent.namespace, "fl-node2");
+        let env = agent.environment(Path::new("/run/ferrule-lab/kubeconfig"));
+        assert!(env.contains(&("NODE_NAME", "node2".to_owned())));
+        assert!(env.contains(&("FERRULE_METRICS_ADDR", "192.0.2.12:9107".to_owned())));
+        assert!(env.contains(&("KUBECONFIG", "/run/ferrule-lab/kubeconfig".to_owned())));
+        let lbipam = &plan.instances[2];
+        assert_eq!(lbipam.namespace, "fl-lab");
+        assert!(
+            !lbipam
+                .environment(Path::new("/k"))
+                .iter()
+                .any(|(k, _)| *k == "NODE_NAME")
+        );
+    }
+
+    #[test]
+    fn metrics_ports_are_distinct() {
+        let mut ports: Vec<_> = COMPONENTS.iter().map(|c| c.metrics_port).collect();
+        ports.sort_unstable();
+        ports.dedup();
+        assert_eq!(ports.len(), COMPONENTS.len());
+    }
+}

@@ -1,0 +1,13 @@
+//! kube-rs against ferrule-testapi: what a controller does through `kube::Api` and
+//! `kube::runtime` must behave as it does against a real kube-apiserver.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod apply;
+mod controller;
+mod crd;
+mod crud;
+mod gc;
+mod list;
+mod watch;
