@@ -7,6 +7,7 @@
 
 mod admin;
 pub mod builtin_types;
+mod conversion;
 mod crd;
 mod delete;
 mod discovery;

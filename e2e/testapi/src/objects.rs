@@ -90,7 +90,7 @@ pub fn spec_part(object: &Value) -> Value {
 /// The stored object as the requested version presents it (CRD versions share one schema
 /// shape here: conversion strategy None, which only rewrites apiVersion).
 pub fn present(def: &ResourceDef, stored: &Value) -> Value {
-    let mut object = stored.clone();
+    let mut object = crate::conversion::from_storage(def, stored.clone());
     object["apiVersion"] = Value::String(def.api_version());
     object["kind"] = Value::String(def.kind.clone());
     object

@@ -173,10 +173,9 @@ pub fn watch(
         initial_events_end: send_initial,
         timeout,
     };
-    let start_rv = server.store.resource_version();
     match server.store.watch(&def.group_resource(), from) {
         Ok(subscription) => {
-            let stream = WatchStream::new(def.clone(), filter, subscription, start_rv);
+            let stream = WatchStream::new(def.clone(), filter, subscription);
             Ok(match as_table {
                 Some(include) => stream.with_table(include),
                 None => stream,

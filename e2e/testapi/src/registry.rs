@@ -70,7 +70,8 @@ impl ResourceDef {
 
     pub fn group_resource(&self) -> GroupResource {
         GroupResource {
-            group: self.group.clone(),
+            group: crate::conversion::storage_group(self)
+                .map_or_else(|| self.group.clone(), str::to_owned),
             resource: self.plural.clone(),
         }
     }

@@ -72,6 +72,9 @@ pub enum Committed {
 pub struct Subscription {
     pub replay: Vec<Change>,
     pub live: mpsc::UnboundedReceiver<Change>,
+    /// The store's resourceVersion when the subscription started (read under the same lock,
+    /// so bookmarks never name a version older than what was replayed).
+    pub rv: u64,
 }
 
 /// The watch cannot start from the requested version: it is older than the history kept.
@@ -246,6 +249,7 @@ impl Store {
     /// "get state and start at most recent"); `Some(rv)` replays the changes after `rv`.
     pub fn watch(&self, gr: &GroupResource, from: Option<u64>) -> Result<Subscription, Expired> {
         let mut state = self.lock();
+        let rv = state.rv;
         let collection = state.collections.entry(gr.clone()).or_default();
         let replay = match from {
             None => collection
@@ -273,7 +277,7 @@ impl Store {
         };
         let (tx, live) = mpsc::unbounded_channel();
         collection.watchers.push(tx);
-        Ok(Subscription { replay, live })
+        Ok(Subscription { replay, live, rv })
     }
 
     /// Ends every open watch (their streams close; clients re-watch).

@@ -45,16 +45,13 @@ pub struct WatchStream {
     /// Whether the column definitions went out already: kube-apiserver sends them with the
     /// first event only (NoHeaders afterwards), and kubectl reuses them for later rows.
     headers_sent: bool,
+    next_bookmark: Instant,
 }
 
 impl WatchStream {
-    pub fn new(
-        def: Arc<ResourceDef>,
-        filter: WatchFilter,
-        subscription: Subscription,
-        start_rv: u64,
-    ) -> Self {
+    pub fn new(def: Arc<ResourceDef>, filter: WatchFilter, subscription: Subscription) -> Self {
         let deadline = filter.timeout.map(|t| Instant::now() + t);
+        let start_rv = subscription.rv;
         let initial_end_pending = filter.initial_events_end;
         Self {
             def,
@@ -62,7 +59,9 @@ impl WatchStream {
             subscription: Subscription {
                 replay: Vec::new(),
                 live: subscription.live,
+                rv: start_rv,
             },
+            next_bookmark: Instant::now() + BOOKMARK_INTERVAL,
             filter,
             deadline,
             last_rv: start_rv,
@@ -96,8 +95,8 @@ impl WatchStream {
             Subscription {
                 replay: Vec::new(),
                 live,
+                rv: 0,
             },
-            0,
         );
         stream.failed = Some(error_line(status));
         stream
@@ -121,16 +120,19 @@ impl WatchStream {
                 self.initial_end_pending = false;
                 return Some(self.bookmark(true));
             }
+            // The bookmark timer runs from the last line sent, not the last change seen: a
+            // filtered watch on a busy collection still gets its bookmarks.
             let sleep_until = match (self.deadline, self.filter.bookmarks) {
-                (Some(deadline), true) => deadline.min(Instant::now() + BOOKMARK_INTERVAL),
+                (Some(deadline), true) => deadline.min(self.next_bookmark),
                 (Some(deadline), false) => deadline,
-                (None, true) => Instant::now() + BOOKMARK_INTERVAL,
+                (None, true) => self.next_bookmark,
                 (None, false) => Instant::now() + Duration::from_secs(3600),
             };
             tokio::select! {
                 change = self.subscription.live.recv() => {
                     let change = change?;
                     if let Some(line) = self.encode(&change) {
+                        self.next_bookmark = Instant::now() + BOOKMARK_INTERVAL;
                         return Some(line);
                     }
                 }
@@ -139,6 +141,7 @@ impl WatchStream {
                         return None;
                     }
                     if self.filter.bookmarks {
+                        self.next_bookmark = Instant::now() + BOOKMARK_INTERVAL;
                         return Some(self.bookmark(false));
                     }
                 }
@@ -282,6 +285,53 @@ mod tests {
         assert_eq!(
             second["object"]["metadata"]["resourceVersion"],
             json!(server.resource_version().to_string())
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_filtered_watch_on_a_busy_collection_still_gets_bookmarks() {
+        let server = ApiServer::new();
+        let path = "/api/v1/namespaces/default/configmaps";
+        let request = Request {
+            method: Method::Get,
+            path: path.into(),
+            query: Query::parse(Some(
+                "watch=true&allowWatchBookmarks=true&labelSelector=app%3Dweb",
+            )),
+            content_type: None,
+            accept: None,
+            user_agent: None,
+            body: bytes::Bytes::new(),
+        };
+        let target = parse_path(path).expect("a resource path");
+        let def = server
+            .registry()
+            .get("", "v1", "configmaps")
+            .expect("configmaps are served");
+        let mut stream =
+            crate::read::watch(&server, &def, &target, &request).expect("the watch starts");
+        // Unrelated objects change every second, more often than the bookmark interval.
+        let writer = server.clone();
+        tokio::spawn(async move {
+            for i in 0..30 {
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                let _ = writer.create_internal("", "configmaps", config_map(&format!("noise-{i}")));
+            }
+        });
+        let started = tokio::time::Instant::now();
+        let line = stream.next_line().await.expect("the watch stays open");
+        let event: Value = serde_json::from_str(&line).expect("an event is JSON");
+        assert_eq!(event["type"], "BOOKMARK");
+        assert!(
+            started.elapsed() <= super::BOOKMARK_INTERVAL + std::time::Duration::from_millis(10)
+        );
+        let rv: u64 = event["object"]["metadata"]["resourceVersion"]
+            .as_str()
+            .and_then(|rv| rv.parse().ok())
+            .expect("a bookmark carries a resourceVersion");
+        assert!(
+            rv >= 4,
+            "the bookmark names the version of the noise seen so far: {rv}"
         );
     }
 }

@@ -327,8 +327,12 @@ fn run(
         };
     let committed = server
         .store
-        .write(&def.group_resource(), &key, |current, _next_rv| {
+        .write(&def.group_resource(), &key, |stored, _next_rv| {
             let now = objects::now();
+            // Writes work on the object as this endpoint presents it, and store it in the
+            // storage shape (they differ for kinds two groups serve).
+            let current_view = stored.map(|s| present(def, s));
+            let current = current_view.as_ref();
             let candidate = match (&operation, current) {
                 (Operation::Create(_), Some(_)) => {
                     return Err(ApiError::already_exists(def, &ctx.name));
@@ -339,7 +343,7 @@ fn run(
                 }
                 (Operation::Apply { config, force }, current) => {
                     check_identity(ctx, config, current.is_some())?;
-                    let base = current.map(|c| present(def, c));
+                    let base = current.cloned();
                     let config = endpoint_fields(def, ctx.subresource.as_deref(), config);
                     let applied = crate::ssa::apply(
                         base.as_ref(),
@@ -380,7 +384,7 @@ fn run(
                     prepare_update(ctx, current, object)?
                 }
                 (patch_op, Some(current)) => {
-                    let base = present(def, current);
+                    let base = current.clone();
                     let patched = match patch_op {
                         Operation::JsonPatch(p) => crate::patch::json_patch(&base, p),
                         Operation::MergePatch(p) => crate::patch::merge_patch(&base, p),
@@ -402,7 +406,7 @@ fn run(
             warnings = admit(ctx, &mut object, current)?;
             if !matches!(operation, Operation::Apply { .. }) {
                 object = crate::ssa::update_managed_fields(
-                    current.map(|c| present(def, c)).as_ref(),
+                    current,
                     &object,
                     &ctx.manager,
                     ctx.subresource.as_deref(),
@@ -416,6 +420,9 @@ fn run(
             }
             if let Some(current) = current {
                 set_generation(def, current, &mut object);
+            }
+            let object = crate::conversion::to_storage(def, object);
+            if let Some(current) = stored {
                 if unchanged(current, &object) {
                     return Ok(Write::Unchanged);
                 }

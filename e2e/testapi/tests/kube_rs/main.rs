@@ -8,6 +8,7 @@ mod apply;
 mod controller;
 mod crd;
 mod crud;
+mod events;
 mod gc;
 mod list;
 mod watch;
