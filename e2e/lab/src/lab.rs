@@ -15,6 +15,7 @@ use crate::manifests;
 use crate::nodes;
 use crate::privileges;
 use crate::reachability;
+use crate::services;
 use crate::signals::Shutdown;
 use crate::state::StateDir;
 use crate::topology::Topology;
@@ -30,6 +31,8 @@ pub const DEFAULT_CRDS_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../d
 pub const DEFAULT_EXAMPLES_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples");
 /// How often a running lab looks for components that exited.
 const WATCH_INTERVAL: Duration = Duration::from_secs(1);
+/// How long the report waits for LB-IPAM to decide on every LoadBalancer Service.
+const LOAD_BALANCER_WAIT: Duration = Duration::from_secs(20);
 
 #[derive(Debug, Clone)]
 pub struct LabOptions {
@@ -260,6 +263,37 @@ async fn bring_up(
             bin_dir.display(),
             wanted.not_built.join(" ")
         );
+    }
+    report_load_balancers(lab).await
+}
+
+/// The example LoadBalancer Services and the IPs LB-IPAM assigned them from the example pools.
+async fn report_load_balancers(lab: &Lab) -> Result<(), Error> {
+    let Some(api) = &lab.api else {
+        return Ok(());
+    };
+    let lbipam_runs = lab
+        .components
+        .running
+        .iter()
+        .any(|r| r.instance.component.binary == "ferrule-lbipam");
+    let found = if lbipam_runs {
+        services::wait_for_load_balancers(&api.client, LOAD_BALANCER_WAIT).await?
+    } else {
+        services::load_balancers(&api.client).await?
+    };
+    let assigned = found.iter().filter(|lb| !lb.ips.is_empty()).count();
+    println!(
+        "load balancers: {assigned}/{} with an IP{}",
+        found.len(),
+        if lbipam_runs {
+            ""
+        } else {
+            " (ferrule-lbipam is not built)"
+        }
+    );
+    for lb in &found {
+        println!("  {lb}");
     }
     Ok(())
 }

@@ -24,6 +24,7 @@ pub mod privileges;
 pub mod probe;
 pub mod processes;
 pub mod reachability;
+pub mod services;
 pub mod signals;
 pub mod state;
 pub mod topology;

@@ -167,6 +167,27 @@ fn ip(args: &[&str]) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
+/// The lab starts the ferrule binaries it finds next to itself; this test needs LB-IPAM's.
+fn require_lbipam_built() {
+    let lbipam = Path::new(LAB).with_file_name("ferrule-lbipam");
+    assert!(
+        lbipam.is_file(),
+        "{} is missing: the lab shows LB-IPAM at work only when it is built; run \
+         `cargo test -p ferrule-lbipam -p ferrule-lab` (or `cargo build -p ferrule-lbipam` first)",
+        lbipam.display()
+    );
+}
+
+/// The IP the report shows for `service` (`  default/web: 203.0.113.1 (True satisfied)`).
+fn load_balancer_ip(stdout: &str, service: &str) -> Option<std::net::Ipv4Addr> {
+    let prefix = format!("{service}: ");
+    stdout
+        .lines()
+        .find_map(|l| l.trim().strip_prefix(&prefix))
+        .and_then(|rest| rest.split([' ', ',']).next())
+        .and_then(|ip| ip.parse().ok())
+}
+
 fn assert_nothing_left() {
     let namespaces: Vec<_> = ip(&["netns", "list"])
         .lines()
@@ -193,6 +214,7 @@ fn up_once_twice_in_a_row_reports_and_leaves_nothing() {
     let _turn = ONE_LAB_AT_A_TIME
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
+    require_lbipam_built();
     let cleanup = Cleanup::new("twice");
     for attempt in 1..=2 {
         let run = up_once(&cleanup);
@@ -214,6 +236,18 @@ fn up_once_twice_in_a_row_reports_and_leaves_nothing() {
             run.stdout
         );
         run.assert_prints("nodes reachable: 2/2");
+        run.assert_prints("load balancers: 1/1 with an IP");
+        let ip = load_balancer_ip(&run.stdout, "default/web").unwrap_or_else(|| {
+            panic!(
+                "run {attempt}: the example Service got an IP:\n{}",
+                run.stdout
+            )
+        });
+        assert_eq!(
+            ip.octets()[..3],
+            [203, 0, 113],
+            "run {attempt}: {ip} is from the example pool 203.0.113.0/24"
+        );
         run.assert_prints(&format!(
             "export KUBECONFIG={}/kubeconfig",
             cleanup.state_dir()

@@ -134,7 +134,8 @@ impl TestApi {
         self.addr
     }
 
-    /// The server itself: fault injection, watch closing, history compaction.
+    /// The server itself: fault injection, watch closing, history compaction, request counts
+    /// (`server().requests`).
     pub fn server(&self) -> &Arc<ApiServer> {
         &self.server
     }

@@ -4,6 +4,7 @@
 use crate::faults::Faults;
 use crate::registry::{Registry, ResourceDef};
 use crate::request::{Query, Target, parse_path};
+use crate::requests::RequestCounter;
 use crate::status::ApiError;
 use crate::store::{ObjectKey, Store};
 use crate::watch::WatchStream;
@@ -92,6 +93,8 @@ pub struct ApiServer {
     pub(crate) registry: RwLock<Registry>,
     pub(crate) store: Store,
     pub faults: Faults,
+    /// Requests handled, by verb, resource and subresource.
+    pub requests: RequestCounter,
     cel_logged: Mutex<BTreeSet<String>>,
 }
 
@@ -105,6 +108,7 @@ impl ApiServer {
             registry: RwLock::new(Registry::with_builtins()),
             store: Store::new(history),
             faults: Faults::default(),
+            requests: RequestCounter::default(),
             cel_logged: Mutex::new(BTreeSet::new()),
         });
         for ns in INITIAL_NAMESPACES {
@@ -174,6 +178,11 @@ impl ApiServer {
         let target = parse_path(&request.path);
         let verb = verb_of(&request, target.as_ref());
         let resource = target.as_ref().map(|t| t.resource.as_str()).unwrap_or("");
+        let subresource = target
+            .as_ref()
+            .and_then(|t| t.subresource.as_deref())
+            .unwrap_or("");
+        self.requests.record(verb, resource, subresource);
         if let Some(delay) = self.faults.latency(verb, resource) {
             tokio::time::sleep(delay).await;
         }

@@ -33,8 +33,8 @@ pub enum PatchError {
     /// that replaces the root): 422 Invalid, worded as `NewInvalid` words a decoding failure.
     #[error(
         " \"\" is invalid: patch: Invalid value: {}: json: cannot unmarshal {} into Go value of type map[string]interface {{}}",
-        crate::ssa::gofmt::quote(&.0.to_string()),
-        crate::ssa::gofmt::json_kind(.0)
+        crate::gofmt::quote(&.0.to_string()),
+        crate::gofmt::json_kind(.0)
     )]
     NotAnObject(serde_json::Value),
     /// A strategic merge patch the merge code rejects with a plain error (a missing merge

@@ -2,7 +2,7 @@
 //! gopkg.in/evanphx/json-patch.v4.
 
 use super::error::PatchError;
-use crate::ssa::gofmt;
+use crate::gofmt;
 use json_patch::PatchOperation;
 use serde_json::{Map, Value};
 

@@ -4,7 +4,7 @@
 
 use super::error::{PatchError, smp};
 use super::strategic_list::{delete_from_primitive_list, merge_slice_handler, set_element_order};
-use crate::ssa::gofmt;
+use crate::gofmt;
 use crate::typeinfo::{Step, TypeInfo};
 use serde_json::{Map, Value};
 

@@ -6,7 +6,7 @@ use super::error::{PatchError, smp};
 use super::strategic::{
     DIRECTIVE, SET_ELEMENT_ORDER, bad_patch_type, field_step, merge_map, strip_directives,
 };
-use crate::ssa::gofmt;
+use crate::gofmt;
 use crate::typeinfo::{PatchStrategy, Step, TypeInfo};
 use serde_json::{Map, Value};
 

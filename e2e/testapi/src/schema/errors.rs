@@ -2,7 +2,7 @@
 //! aggregate message `apierrors.NewInvalid` builds from them. Clients parse `reason` and tests
 //! compare `message`, so both are reproduced exactly.
 
-use super::gofmt;
+use crate::gofmt;
 use serde_json::Value;
 use std::fmt;
 

@@ -3,8 +3,8 @@
 //! validation).
 
 use super::errors::{FieldError, FieldPath};
-use super::gofmt::{self, GoNumber};
 use super::node::Node;
+use crate::gofmt::{self, GoNumber};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 

@@ -20,7 +20,6 @@ mod crd_rules;
 mod defaults;
 mod errors;
 mod formats;
-mod gofmt;
 mod goregex;
 mod listtype;
 mod node;

@@ -6,8 +6,8 @@
 //! are left to the SSA walker, which reports them from the same conversion.
 
 use super::node::{Additional, Node};
+use crate::gofmt;
 use crate::ssa::PathElement;
-use crate::ssa::gofmt;
 use serde_json::Value;
 
 /// The fields of a resource root (and of an embedded resource) the CRD's schema does not

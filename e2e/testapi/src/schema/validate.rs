@@ -11,8 +11,8 @@
 
 use super::errors::FieldError;
 use super::formats;
-use super::gofmt::{self, GoNumber};
 use super::node::{Additional, Node};
+use crate::gofmt::{self, GoNumber};
 use serde_json::{Map, Value};
 
 /// `in` of every error: kube-openapi validates CR bodies.

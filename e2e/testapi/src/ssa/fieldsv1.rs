@@ -5,8 +5,8 @@
 //! parent.
 
 use super::fieldset::FieldSet;
-use super::gofmt;
 use super::path::PathElement;
+use crate::gofmt;
 use serde_json::{Map, Value};
 
 /// A `fieldsV1` document that is not a valid field set.

@@ -4,9 +4,9 @@
 
 use super::fieldset::FieldSet;
 use super::fieldsv1::FieldsV1Error;
-use super::gofmt;
 use super::path::Path;
 use super::time::unix_seconds;
+use crate::gofmt;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 

@@ -15,7 +15,6 @@ mod compare;
 mod conflict;
 mod fieldset;
 mod fieldsv1;
-pub(crate) mod gofmt;
 mod managed;
 mod merge;
 mod path;

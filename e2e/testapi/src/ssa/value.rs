@@ -2,7 +2,7 @@
 //! set items and keys in field sets), its equality (an int equals the same float) and its
 //! human-readable rendering (used in paths of conflict messages).
 
-use super::gofmt;
+use crate::gofmt;
 use serde_json::{Map, Number, Value};
 use std::cmp::Ordering;
 
@@ -114,7 +114,7 @@ pub(crate) fn to_string(v: &Value) -> String {
         Value::Null => "null".into(),
         Value::Number(n) => match num(n) {
             Num::Int(i) => i.to_string(),
-            Num::Float(f) => gofmt::float_v(f),
+            Num::Float(f) => gofmt::format_float_g(f),
         },
         Value::String(s) => gofmt::quote(s),
         Value::Bool(b) => b.to_string(),

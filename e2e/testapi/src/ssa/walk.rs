@@ -118,7 +118,7 @@ pub(crate) fn item_element(
                     None => {
                         return Err(format!(
                             "associative list with keys has an element that omits key field {} (and doesn't have default value)",
-                            super::gofmt::quote(key)
+                            crate::gofmt::quote(key)
                         ));
                     }
                 }

@@ -1,7 +1,8 @@
 //! Renders JSON values the way the Go code of the real API server prints them, because error
-//! messages are compared byte for byte by clients and tests: `strconv.Quote` (`%q`), `%v` of
-//! numbers (`strconv.FormatFloat(f, 'g', -1, 64)`) and `encoding/json.Marshal` (sorted keys,
-//! HTML-safe escaping, its own float layout).
+//! messages and managedFields keys are compared byte for byte by clients and tests:
+//! `strconv.Quote` (`%q`), `%v` of values and numbers (`strconv.FormatFloat(f, 'g', -1, 64)`),
+//! `encoding/json.Marshal` (sorted keys, HTML-safe escaping, its own float layout), and the
+//! type names Go's errors mention. Shared by schema validation, server-side apply and patches.
 
 use serde_json::{Number, Value};
 use std::fmt::Write as _;
@@ -76,7 +77,7 @@ pub(crate) fn quote(s: &str) -> String {
 /// ASCII space). Without the Unicode category tables we treat controls, non-ASCII spaces,
 /// the common format characters, private-use code points and non-characters as unprintable;
 /// unassigned code points are printed as they are (Go would escape them).
-fn is_go_printable(c: char) -> bool {
+pub(crate) fn is_go_printable(c: char) -> bool {
     if c == ' ' {
         return true;
     }
@@ -138,6 +139,13 @@ fn write_json(out: &mut String, v: &Value) {
             out.push('}');
         }
     }
+}
+
+/// A JSON string as Go's encoder writes it (HTML-safe).
+pub(crate) fn json_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    write_json_string(&mut out, s);
+    out
 }
 
 fn write_json_string(out: &mut String, s: &str) {
@@ -274,6 +282,56 @@ fn format_float_json(f: f64) -> String {
     }
 }
 
+/// Go's `%v` of a decoded JSON value (`interface{}` holding `map[string]interface{}`,
+/// `[]interface{}`, string, int64, float64, bool or nil), as strategic merge patch errors
+/// print values: `map[name:a port:80]`, `[a b]`, `<nil>`.
+pub(crate) fn v(value: &Value) -> String {
+    match value {
+        Value::Null => "<nil>".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => i.to_string(),
+            None => format_float_g(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        Value::String(s) => s.clone(),
+        Value::Array(items) => format!("[{}]", items.iter().map(v).collect::<Vec<_>>().join(" ")),
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            let inner: Vec<String> = keys
+                .into_iter()
+                .map(|k| format!("{k}:{}", v(&map[k])))
+                .collect();
+            format!("map[{}]", inner.join(" "))
+        }
+    }
+}
+
+/// Go's `reflect.TypeOf(x)` rendered with `%s`, for a decoded JSON value.
+pub(crate) fn type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "%!s(<nil>)",
+        Value::Bool(_) => "bool",
+        Value::Number(n) if n.as_i64().is_some() => "int64",
+        Value::Number(_) => "float64",
+        Value::String(_) => "string",
+        Value::Array(_) => "[]interface {}",
+        Value::Object(_) => "map[string]interface {}",
+    }
+}
+
+/// The JSON kind `encoding/json` names in "cannot unmarshal X into Go value" errors.
+pub(crate) fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "bool",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -311,5 +369,16 @@ mod tests {
         assert_eq!(quote("\u{1}"), r#""\x01""#);
         assert_eq!(quote("héllo ✓"), "\"héllo ✓\"");
         assert_eq!(quote("\u{a0}"), r#""\u00a0""#);
+    }
+
+    #[test]
+    fn go_v_of_values() {
+        assert_eq!(
+            v(&json!({"port": 80, "name": "a", "x": null})),
+            "map[name:a port:80 x:<nil>]"
+        );
+        assert_eq!(v(&json!(["a", 1.5, true])), "[a 1.5 true]");
+        assert_eq!(type_name(&json!(1)), "int64");
+        assert_eq!(json_kind(&json!([])), "array");
     }
 }
