@@ -1,0 +1,24 @@
+//! ferrule-agent: turns observed Services, EndpointSlices and Nodes into the datapath's desired
+//! map contents and programs them by diff (never flush-and-refill).
+//!
+//! Stages (STYLE.md): [`observed`] reduces Kubernetes objects to what the datapath needs;
+//! [`desired`] computes the map contents purely (ids from [`ids`], tables from [`maglev`]);
+//! [`diff`] and [`reconcile`] write only what differs; [`responder`] is the L2 responder's
+//! internal interface; [`state_cmd`] renders `ferrule-agent state`.
+
+pub mod agent;
+pub mod desired;
+pub mod diff;
+pub mod error;
+pub mod ids;
+pub mod index;
+pub mod maglev;
+pub mod observed;
+pub mod reconcile;
+pub mod responder;
+pub mod state_cmd;
+
+pub use error::Error;
+
+#[cfg(test)]
+mod testing;

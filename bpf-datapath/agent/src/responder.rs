@@ -1,0 +1,71 @@
+//! The L2 responder's internal interface. The L2 announcements feature says which IPs this node
+//! answers ARP / Neighbor Solicitations for, on which interfaces ([`ResponderTable::set`]); the
+//! entries become the responder map by the same diff as everything else, and every entry a
+//! reconcile *adds* is announced once (gratuitous ARP / unsolicited NA) so neighbours update
+//! their caches at failover instead of waiting for them to expire.
+
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+
+use ferrule_bpf_loader::MapOp;
+use ferrule_bpf_loader::model::ResponderKey;
+
+use crate::Error;
+use crate::reconcile::Applied;
+
+/// Which (interface, IP) pairs this node answers for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ResponderTable {
+    entries: BTreeSet<ResponderKey>,
+}
+
+impl ResponderTable {
+    /// Replaces the whole set (level-triggered, like every other input). Returns whether it
+    /// changed, so the caller reconciles only when needed.
+    pub fn set(&mut self, node_ips: impl IntoIterator<Item = (u32, IpAddr)>) -> bool {
+        let entries: BTreeSet<ResponderKey> = node_ips
+            .into_iter()
+            .map(|(ifindex, addr)| ResponderKey { ifindex, addr })
+            .collect();
+        let changed = entries != self.entries;
+        self.entries = entries;
+        changed
+    }
+
+    pub fn entries(&self) -> &BTreeSet<ResponderKey> {
+        &self.entries
+    }
+}
+
+/// Sends a gratuitous ARP (IPv4) or unsolicited neighbour advertisement (IPv6) for an address
+/// on an interface. The real sender is a raw packet socket; tests use a recording double.
+pub trait Announcer {
+    fn announce(&mut self, key: ResponderKey) -> Result<(), Error>;
+}
+
+/// What [`announce_added`] did.
+#[derive(Debug, Default)]
+pub struct Announcements {
+    pub sent: Vec<ResponderKey>,
+    /// One failure does not stop the others; the caller logs and counts these.
+    pub failed: Vec<Error>,
+}
+
+/// Announces every responder entry `applied` added. Called after the reconcile, so the map
+/// entry answering follow-up ARP requests exists before neighbours are told about it.
+pub fn announce_added(applied: &Applied, announcer: &mut impl Announcer) -> Announcements {
+    let mut out = Announcements::default();
+    for op in &applied.ops {
+        if let MapOp::UpdateResponder(key) = op {
+            match announcer.announce(*key) {
+                Ok(()) => out.sent.push(*key),
+                Err(e) => out.failed.push(e),
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+#[path = "responder_tests.rs"]
+mod tests;

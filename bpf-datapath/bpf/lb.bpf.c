@@ -1,0 +1,636 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Service load balancer (tc ingress, `classifier`): DNAT of packets to a frontend
+ * (VIP, port, proto) to a backend chosen by Maglev, an LRU conntrack so a flow keeps its
+ * backend when the backend set changes, and reverse NAT of replies back to the VIP.
+ *
+ * tc rather than XDP: the rewritten packet continues up the stack (routing to a local veth,
+ * forwarding to another node, netfilter), which XDP would have to reimplement with redirects,
+ * and replies from local backends only exist at the skb level.
+ *
+ * Implemented: TCP and UDP, IPv4 and IPv6, eTP Cluster and Local backend selection, counted
+ * drops, SNAT to the node IP for eTP Cluster traffic to backends on other nodes, ICMP errors
+ * of tracked flows (except SNATed ones). Passed untouched (not load balanced): IPv4
+ * fragments, IPv6 with extension headers before L4, truncated L4 headers — the kernel treats
+ * them as it would without us.
+ *
+ * Conntrack holds two entries per flow: the original direction keyed client→VIP (value: the
+ * backend), and the reply direction keyed backend→client, or backend→node:port with SNAT
+ * (value: the VIP, LB_CT_F_REPLY). A hit on either short-circuits the frontend lookup, so
+ * established flows survive backend and Maglev table changes.
+ */
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/in.h>
+#include <linux/pkt_cls.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "abi.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, LB_MAX_SERVICES);
+	__type(key, struct lb_frontend_key);
+	__type(value, struct lb_service);
+} lb_frontends SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, LB_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct lb_backend);
+} lb_backends SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, LB_MAX_SERVICES * LB_MAGLEV_M);
+	__type(key, __u32);
+	__type(value, __u32);
+} lb_maglev SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, LB_CONNTRACK_MAX_ENTRIES);
+	__type(key, struct lb_ct_key);
+	__type(value, struct lb_ct_value);
+} lb_conntrack SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, LB_NODE_ADDR_MAX);
+	__type(key, __u32);
+	__type(value, struct lb_node_addr);
+} lb_node_addrs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, LB_MAX_SERVICES);
+	__type(key, __u32);
+	__type(value, struct ferrule_counters);
+} lb_service_counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, FERRULE_PROG_MAX);
+	__type(key, __u32);
+	__type(value, struct ferrule_counters);
+} prog_counters SEC(".maps");
+
+#define IP_MF 0x2000
+#define IP_OFFSET 0x1fff
+
+struct flow {
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__be16 sport;
+	__be16 dport;
+	__u8 proto;
+	__u8 family;
+	__u32 l3_off;
+	__u32 l4_off;
+	__u32 csum_off; /* offset of the L4 checksum */
+};
+
+/* Fills `f` from the packet; nonzero means "not a flow we balance": pass it. */
+static __always_inline int parse_flow(struct __sk_buff *skb, struct flow *f)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	struct ethhdr *eth = data;
+	__be16 *ports;
+	__u32 l4_len;
+
+	if ((void *)(eth + 1) > data_end)
+		return -1;
+	f->l3_off = sizeof(*eth);
+	if (eth->h_proto == bpf_htons(ETH_P_IP)) {
+		struct iphdr *ip = (void *)(eth + 1);
+
+		if ((void *)(ip + 1) > data_end || ip->version != 4 || ip->ihl < 5)
+			return -1;
+		if (ip->frag_off & bpf_htons(IP_MF | IP_OFFSET))
+			return -1;
+		f->family = FERRULE_AF_INET;
+		f->proto = ip->protocol;
+		f->l4_off = f->l3_off + ip->ihl * 4;
+		__builtin_memcpy(f->saddr, &ip->saddr, 4);
+		__builtin_memcpy(f->daddr, &ip->daddr, 4);
+	} else if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr *ip6 = (void *)(eth + 1);
+
+		if ((void *)(ip6 + 1) > data_end || ip6->version != 6)
+			return -1;
+		f->family = FERRULE_AF_INET6;
+		f->proto = ip6->nexthdr;
+		f->l4_off = f->l3_off + sizeof(*ip6);
+		__builtin_memcpy(f->saddr, ip6->saddr.in6_u.u6_addr8, 16);
+		__builtin_memcpy(f->daddr, ip6->daddr.in6_u.u6_addr8, 16);
+	} else {
+		return -1;
+	}
+
+	if (f->proto == IPPROTO_TCP) {
+		l4_len = 20;
+		f->csum_off = f->l4_off + 16;
+	} else if (f->proto == IPPROTO_UDP) {
+		l4_len = 8;
+		f->csum_off = f->l4_off + 6;
+	} else {
+		return -1;
+	}
+	if (f->l4_off > 14 + 60)
+		return -1;
+	ports = data + f->l4_off;
+	if ((void *)ports + l4_len > data_end)
+		return -1;
+	f->sport = ports[0];
+	f->dport = ports[1];
+	return 0;
+}
+
+static __always_inline __u32 mix(__u32 h, __u32 w)
+{
+	w *= 0xcc9e2d51;
+	w = (w << 15) | (w >> 17);
+	w *= 0x1b873593;
+	h ^= w;
+	h = (h << 13) | (h >> 19);
+	return h * 5 + 0xe6546b64;
+}
+
+/* murmur3-style hash of the 5-tuple: the Maglev slot of a new flow. */
+static __always_inline __u32 flow_hash(const struct flow *f)
+{
+	__u32 h = 0x9747b28c, w;
+
+#pragma unroll
+	for (int i = 0; i < 16; i += 4) {
+		__builtin_memcpy(&w, f->saddr + i, 4);
+		h = mix(h, w);
+		__builtin_memcpy(&w, f->daddr + i, 4);
+		h = mix(h, w);
+	}
+	h = mix(h, ((__u32)f->sport << 16) | f->dport);
+	h = mix(h, f->proto);
+	h ^= h >> 16;
+	h *= 0x85ebca6b;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35;
+	h ^= h >> 16;
+	return h;
+}
+
+static __always_inline void count(__u32 service_id, __u64 bytes, int have_service)
+{
+	__u32 prog = FERRULE_PROG_LB;
+	struct ferrule_counters *c = bpf_map_lookup_elem(&prog_counters, &prog);
+
+	if (c) {
+		c->packets++;
+		c->bytes += bytes;
+	}
+	if (!have_service)
+		return;
+	c = bpf_map_lookup_elem(&lb_service_counters, &service_id);
+	if (c) {
+		c->packets++;
+		c->bytes += bytes;
+	}
+}
+
+static __always_inline int drop(__u32 service_id, __u32 reason)
+{
+	__u32 prog = FERRULE_PROG_LB;
+	struct ferrule_counters *c;
+
+	if (reason >= FERRULE_DROP_REASONS)
+		return TC_ACT_SHOT;
+	c = bpf_map_lookup_elem(&prog_counters, &prog);
+	if (c)
+		c->drops[reason]++;
+	c = bpf_map_lookup_elem(&lb_service_counters, &service_id);
+	if (c)
+		c->drops[reason]++;
+	return TC_ACT_SHOT;
+}
+
+/* Rewrites the destination (dst != 0) or source address and port, fixing the IPv4 header
+ * checksum and the L4 checksum (whose pseudo-header covers the addresses). */
+static __always_inline int rewrite(struct __sk_buff *skb, const struct flow *f, int dst,
+				   const __u8 *new_ip, __be16 new_port)
+{
+	__u64 l4_flags = BPF_F_PSEUDO_HDR;
+	__u32 port_off = f->l4_off + (dst ? 2 : 0);
+	__be16 old_port = dst ? f->dport : f->sport;
+	const __u8 *old_ip = dst ? f->daddr : f->saddr;
+
+	/* A zero UDP checksum means "none" (IPv4 only): keep it zero, never compute one. */
+	if (f->proto == IPPROTO_UDP)
+		l4_flags |= BPF_F_MARK_MANGLED_0;
+
+	if (f->family == FERRULE_AF_INET) {
+		__u32 ip_off = f->l3_off + (dst ? offsetof(struct iphdr, daddr)
+					       : offsetof(struct iphdr, saddr));
+		__be32 old4, new4;
+
+		__builtin_memcpy(&old4, old_ip, 4);
+		__builtin_memcpy(&new4, new_ip, 4);
+		if (bpf_l4_csum_replace(skb, f->csum_off, old4, new4, l4_flags | 4) ||
+		    bpf_l3_csum_replace(skb, f->l3_off + offsetof(struct iphdr, check), old4, new4,
+					4) ||
+		    bpf_skb_store_bytes(skb, ip_off, &new4, 4, 0))
+			return -1;
+	} else {
+		__u32 ip_off = f->l3_off + (dst ? offsetof(struct ipv6hdr, daddr)
+					       : offsetof(struct ipv6hdr, saddr));
+		/* Both addresses are already on a stack (ours or the caller's): no copies, which
+		 * keeps the frame inside the 512-byte budget. */
+		__s64 diff = bpf_csum_diff((__be32 *)old_ip, 16, (__be32 *)new_ip, 16, 0);
+
+		if (diff < 0 || bpf_l4_csum_replace(skb, f->csum_off, 0, diff, l4_flags) ||
+		    bpf_skb_store_bytes(skb, ip_off, (void *)new_ip, 16, 0))
+			return -1;
+	}
+	if (bpf_l4_csum_replace(skb, f->csum_off, old_port, new_port,
+				(l4_flags & BPF_F_MARK_MANGLED_0) | 2) ||
+	    bpf_skb_store_bytes(skb, port_off, &new_port, 2, 0))
+		return -1;
+	return 0;
+}
+
+static __always_inline void ct_key_of(struct lb_ct_key *k, const struct flow *f)
+{
+	__builtin_memcpy(k->saddr, f->saddr, 16);
+	__builtin_memcpy(k->daddr, f->daddr, 16);
+	k->sport = f->sport;
+	k->dport = f->dport;
+	k->proto = f->proto;
+	k->family = f->family;
+}
+
+/* A flow conntrack already knows: rewrite as recorded. Original direction: destination to
+ * the backend (and source to the node with SNAT); reply: source to the VIP (and destination
+ * back to the client with SNAT). */
+static __always_inline int handle_tracked(struct __sk_buff *skb, const struct flow *f,
+					  struct lb_ct_value *ct)
+{
+	__u8 nat_ip[16], snat_ip[16];
+	__be16 nat_port = ct->nat_port, snat_port = ct->snat_port;
+	__u32 service_id = ct->service_id;
+	int reply = ct->flags & LB_CT_F_REPLY;
+	int snat = ct->flags & LB_CT_F_SNAT;
+
+	ct->last_seen_ns = bpf_ktime_get_ns();
+	__builtin_memcpy(nat_ip, ct->nat_ip, 16);
+	__builtin_memcpy(snat_ip, ct->snat_ip, 16);
+	if (rewrite(skb, f, !reply, nat_ip, nat_port))
+		return drop(service_id, FERRULE_DROP_MALFORMED);
+	if (snat && rewrite(skb, f, reply, snat_ip, snat_port))
+		return drop(service_id, FERRULE_DROP_MALFORMED);
+	count(service_id, skb->len, service_id < LB_MAX_SERVICES);
+	return TC_ACT_OK;
+}
+
+static __always_inline int addr_is_zero(const __u8 *a)
+{
+	__u8 acc = 0;
+
+#pragma unroll
+	for (int i = 0; i < 16; i++)
+		acc |= a[i];
+	return acc == 0;
+}
+
+/* A new flow to a frontend: pick the backend, record both directions, translate.
+ * eTP Cluster to a backend on another node also SNATs to the node IP, so the backend's reply
+ * comes back through this node (and this conntrack) instead of straight to the client. */
+static __attribute__((noinline)) int handle_new(struct __sk_buff *skb, const struct flow *f,
+						const struct lb_service *svc)
+{
+	__u32 service_id = svc->id;
+	int local_only = svc->flags & LB_SERVICE_F_ETP_LOCAL;
+	__u32 no_backend = local_only ? FERRULE_DROP_NO_LOCAL_BACKEND : FERRULE_DROP_NO_BACKEND;
+	struct lb_ct_key orig_key = {}, reply_key = {};
+	struct lb_ct_value orig = {}, reply = {};
+	struct lb_node_addr *node = 0;
+	struct lb_backend *be;
+	__u32 slot, hash, *backend_id;
+	int snat, claimed = 0;
+
+	if (svc->backend_count == 0 || service_id >= LB_MAX_SERVICES)
+		return drop(service_id, no_backend);
+	hash = flow_hash(f);
+	slot = service_id * LB_MAGLEV_M + hash % LB_MAGLEV_M;
+	backend_id = bpf_map_lookup_elem(&lb_maglev, &slot);
+	if (!backend_id || *backend_id == 0)
+		return drop(service_id, no_backend);
+	be = bpf_map_lookup_elem(&lb_backends, backend_id);
+	if (!be || be->family != f->family)
+		return drop(service_id, no_backend);
+	/* The agent only puts local backends in a Local service's table; checking again here
+	 * keeps a stale table from forwarding client-IP-preserving traffic off the node. */
+	if (local_only && !(be->flags & LB_BACKEND_F_NODE_LOCAL))
+		return drop(service_id, FERRULE_DROP_NO_LOCAL_BACKEND);
+	snat = !local_only && !(be->flags & LB_BACKEND_F_NODE_LOCAL);
+	if (snat) {
+		__u32 idx = f->family == FERRULE_AF_INET ? LB_NODE_ADDR_V4 : LB_NODE_ADDR_V6;
+
+		node = bpf_map_lookup_elem(&lb_node_addrs, &idx);
+		if (!node || addr_is_zero(node->ip))
+			return drop(service_id, FERRULE_DROP_NO_NODE_ADDR);
+	}
+
+	ct_key_of(&orig_key, f);
+	__builtin_memcpy(orig.nat_ip, be->ip, 16);
+	orig.nat_port = be->port;
+	orig.family = f->family;
+	orig.backend_id = *backend_id;
+	orig.service_id = service_id;
+	orig.last_seen_ns = bpf_ktime_get_ns();
+
+	__builtin_memcpy(reply_key.saddr, be->ip, 16);
+	reply_key.sport = be->port;
+	reply_key.proto = f->proto;
+	reply_key.family = f->family;
+	__builtin_memcpy(reply.nat_ip, f->daddr, 16);
+	reply.nat_port = f->dport;
+	reply.family = f->family;
+	reply.flags = LB_CT_F_REPLY;
+	reply.backend_id = orig.backend_id;
+	reply.service_id = service_id;
+	reply.last_seen_ns = orig.last_seen_ns;
+
+	if (!snat || !node) {
+		__builtin_memcpy(reply_key.daddr, f->saddr, 16);
+		reply_key.dport = f->sport;
+		claimed = !bpf_map_update_elem(&lb_conntrack, &reply_key, &reply, BPF_ANY);
+		if (!claimed)
+			return drop(service_id, FERRULE_DROP_CT_FULL);
+	} else {
+		/* The reply key (backend → node:port) must be unique per flow: claim it with
+		 * BPF_NOEXIST, keeping the client's port when free, else hash-derived ports. */
+		__builtin_memcpy(reply_key.daddr, node->ip, 16);
+		__builtin_memcpy(reply.snat_ip, f->saddr, 16);
+		reply.snat_port = f->sport;
+		reply.flags |= LB_CT_F_SNAT;
+#pragma unroll
+		for (int i = 0; i < LB_SNAT_PORT_TRIES; i++) {
+			__u16 port = i == 0 ? bpf_ntohs(f->sport)
+					    : LB_SNAT_PORT_MIN + (hash + i * 7919) % LB_SNAT_PORT_RANGE;
+
+			reply_key.dport = bpf_htons(port);
+			if (!bpf_map_update_elem(&lb_conntrack, &reply_key, &reply, BPF_NOEXIST)) {
+				claimed = 1;
+				break;
+			}
+		}
+		if (!claimed)
+			return drop(service_id, FERRULE_DROP_SNAT_PORTS);
+		__builtin_memcpy(orig.snat_ip, node->ip, 16);
+		orig.snat_port = reply_key.dport;
+		orig.flags = LB_CT_F_SNAT;
+	}
+	if (bpf_map_update_elem(&lb_conntrack, &orig_key, &orig, BPF_ANY))
+		return drop(service_id, FERRULE_DROP_CT_FULL);
+	if (rewrite(skb, f, 1, orig.nat_ip, orig.nat_port))
+		return drop(service_id, FERRULE_DROP_MALFORMED);
+	if (snat && rewrite(skb, f, 0, orig.snat_ip, orig.snat_port))
+		return drop(service_id, FERRULE_DROP_MALFORMED);
+	count(service_id, skb->len, 1);
+	return TC_ACT_OK;
+}
+
+/* ---------------------------------------------------------------- ICMP errors ------------ */
+
+#define ICMP_DEST_UNREACH 3
+#define ICMP_TIME_EXCEEDED 11
+#define ICMP_PARAMETERPROB 12
+#define ICMPV6_DEST_UNREACH 1
+#define ICMPV6_PARAMPROB 4 /* 1..4: unreachable, too big, time exceeded, parameter problem */
+#define ICMP_HDR_LEN 8
+
+/* Rewrites one address inside an ICMP error. IPv4: fix that header's checksum; the ICMP
+ * checksum needs nothing, because address and header checksum change by opposite amounts in
+ * the one's-complement sum the ICMP checksum covers. IPv6: no header checksum, so the change
+ * goes into the ICMPv6 checksum (as a pseudo-header field for the outer header). */
+static __always_inline int icmp_rewrite_addr(struct __sk_buff *skb, __u8 family, __u32 hdr_off,
+					     __u32 addr_off, __u32 icmp_csum_off, int outer,
+					     const __u8 *old_ip, const __u8 *new_ip)
+{
+	if (family == FERRULE_AF_INET) {
+		__be32 old4, new4;
+
+		__builtin_memcpy(&old4, old_ip, 4);
+		__builtin_memcpy(&new4, new_ip, 4);
+		if (bpf_l3_csum_replace(skb, hdr_off + offsetof(struct iphdr, check), old4, new4, 4))
+			return -1;
+		return bpf_skb_store_bytes(skb, addr_off, &new4, 4, 0) ? -1 : 0;
+	} else {
+		__s64 diff = bpf_csum_diff((__be32 *)old_ip, 16, (__be32 *)new_ip, 16, 0);
+
+		if (diff < 0 ||
+		    bpf_l4_csum_replace(skb, icmp_csum_off, 0, diff, outer ? BPF_F_PSEUDO_HDR : 0))
+			return -1;
+		return bpf_skb_store_bytes(skb, addr_off, (void *)new_ip, 16, 0) ? -1 : 0;
+	}
+}
+
+/* Both are 16-byte ABI addresses on the stack (IPv4 zero-extended); an explicit loop because
+ * clang leaves a 16-byte memcmp as a libc call, which BPF cannot make. */
+static __always_inline int same_addr(const __u8 *a, const __u8 *b)
+{
+	__u8 diff = 0;
+
+#pragma unroll
+	for (int i = 0; i < 16; i++)
+		diff |= a[i] ^ b[i];
+	return diff == 0;
+}
+
+/* An ICMP error about a tracked flow (RFC 1812 / 4443 quote the offending packet's headers):
+ * translate the quoted packet, and the outer address where it is the translated endpoint, so
+ * the error reaches the socket that sent the original packet. Two cases, told apart by the
+ * conntrack entry the reversed quoted tuple finds:
+ *  - LB_CT_F_REPLY: an error from the backend side about client→backend; the quoted
+ *    destination (backend) becomes the VIP, and so does the outer source if the backend sent it.
+ *  - original: an error from the client side about VIP→client replies; the quoted source (VIP)
+ *    becomes the backend, and so does the outer destination.
+ * The quoted L4 checksum is left as is: ICMP only guarantees 8 quoted L4 bytes, and receivers
+ * match errors to sockets by addresses and ports. */
+static __attribute__((noinline)) int handle_icmp_error(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	struct ethhdr *eth = data;
+	struct lb_ct_key key = {};
+	struct lb_ct_value *ct;
+	__u32 l3 = sizeof(*eth), icmp, inner, inner_l4, csum_off, saddr_off, daddr_off;
+	__u32 in_saddr_off, in_daddr_off;
+	__u8 family, *outer_src, *outer_dst, *in_src, *in_dst;
+	__be16 *ports;
+	__u8 nat_ip[16], old_ip[16] = {}, outer_old[16] = {};
+	__be16 nat_port, old_port;
+	int reply, outer_match;
+
+	if ((void *)(eth + 1) > data_end)
+		return TC_ACT_OK;
+	if (eth->h_proto == bpf_htons(ETH_P_IP)) {
+		struct iphdr *ip = (void *)(eth + 1), *in;
+		__u8 *type;
+
+		if ((void *)(ip + 1) > data_end || ip->version != 4 || ip->ihl < 5 ||
+		    ip->protocol != IPPROTO_ICMP || (ip->frag_off & bpf_htons(IP_MF | IP_OFFSET)))
+			return TC_ACT_OK;
+		icmp = l3 + ip->ihl * 4;
+		if (icmp > l3 + 60)
+			return TC_ACT_OK;
+		/* `in` derived from `type` so one bounds check covers both for the verifier. */
+		type = data + icmp;
+		inner = icmp + ICMP_HDR_LEN;
+		in = (void *)(type + ICMP_HDR_LEN);
+		if ((void *)(in + 1) > data_end)
+			return TC_ACT_OK;
+		if (*type != ICMP_DEST_UNREACH && *type != ICMP_TIME_EXCEEDED &&
+		    *type != ICMP_PARAMETERPROB)
+			return TC_ACT_OK;
+		if (in->version != 4 || in->ihl < 5 ||
+		    (in->protocol != IPPROTO_TCP && in->protocol != IPPROTO_UDP))
+			return TC_ACT_OK;
+		inner_l4 = inner + in->ihl * 4;
+		if (inner_l4 > inner + 60)
+			return TC_ACT_OK;
+		family = FERRULE_AF_INET;
+		key.proto = in->protocol;
+		outer_src = (__u8 *)&ip->saddr;
+		outer_dst = (__u8 *)&ip->daddr;
+		in_src = (__u8 *)&in->saddr;
+		in_dst = (__u8 *)&in->daddr;
+		saddr_off = l3 + offsetof(struct iphdr, saddr);
+		daddr_off = l3 + offsetof(struct iphdr, daddr);
+		in_saddr_off = inner + offsetof(struct iphdr, saddr);
+		in_daddr_off = inner + offsetof(struct iphdr, daddr);
+	} else if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr *ip6 = (void *)(eth + 1), *in;
+		__u8 *type;
+
+		icmp = l3 + sizeof(*ip6);
+		inner = icmp + ICMP_HDR_LEN;
+		in = data + inner;
+		if ((void *)(in + 1) > data_end || ip6->version != 6 ||
+		    ip6->nexthdr != IPPROTO_ICMPV6)
+			return TC_ACT_OK;
+		type = data + icmp;
+		if (*type < ICMPV6_DEST_UNREACH || *type > ICMPV6_PARAMPROB)
+			return TC_ACT_OK;
+		if (in->version != 6 || (in->nexthdr != IPPROTO_TCP && in->nexthdr != IPPROTO_UDP))
+			return TC_ACT_OK;
+		inner_l4 = inner + sizeof(*in);
+		family = FERRULE_AF_INET6;
+		key.proto = in->nexthdr;
+		outer_src = ip6->saddr.in6_u.u6_addr8;
+		outer_dst = ip6->daddr.in6_u.u6_addr8;
+		in_src = in->saddr.in6_u.u6_addr8;
+		in_dst = in->daddr.in6_u.u6_addr8;
+		saddr_off = l3 + offsetof(struct ipv6hdr, saddr);
+		daddr_off = l3 + offsetof(struct ipv6hdr, daddr);
+		in_saddr_off = inner + offsetof(struct ipv6hdr, saddr);
+		in_daddr_off = inner + offsetof(struct ipv6hdr, daddr);
+	} else {
+		return TC_ACT_OK;
+	}
+	ports = data + inner_l4;
+	if ((void *)(ports + 2) > data_end)
+		return TC_ACT_OK;
+
+	/* The quoted packet travelled the other way: reverse it to find the tracked flow. */
+	key.family = family;
+	if (family == FERRULE_AF_INET) {
+		__builtin_memcpy(key.saddr, in_dst, 4);
+		__builtin_memcpy(key.daddr, in_src, 4);
+	} else {
+		__builtin_memcpy(key.saddr, in_dst, 16);
+		__builtin_memcpy(key.daddr, in_src, 16);
+	}
+	key.sport = ports[1];
+	key.dport = ports[0];
+	ct = bpf_map_lookup_elem(&lb_conntrack, &key);
+	if (!ct)
+		return TC_ACT_OK;
+	/* SNATed flows would need the quoted source and outer destination rewritten as well;
+	 * not implemented, so their errors pass untranslated (and reach the node, not the client). */
+	if (ct->flags & LB_CT_F_SNAT)
+		return TC_ACT_OK;
+	reply = ct->flags & LB_CT_F_REPLY;
+	__builtin_memcpy(nat_ip, ct->nat_ip, 16);
+	nat_port = ct->nat_port;
+	ct->last_seen_ns = bpf_ktime_get_ns();
+
+	/* key.saddr is the quoted destination, key.daddr the quoted source. */
+	__builtin_memcpy(old_ip, reply ? key.saddr : key.daddr, 16);
+	old_port = reply ? ports[1] : ports[0];
+	if (family == FERRULE_AF_INET)
+		__builtin_memcpy(outer_old, reply ? outer_src : outer_dst, 4);
+	else
+		__builtin_memcpy(outer_old, reply ? outer_src : outer_dst, 16);
+	outer_match = same_addr(outer_old, old_ip);
+	csum_off = icmp + 2;
+
+	/* Packet pointers are invalid after the first helper that writes the skb. */
+	if (icmp_rewrite_addr(skb, family, inner, reply ? in_daddr_off : in_saddr_off, csum_off,
+			      0, old_ip, nat_ip) ||
+	    bpf_l4_csum_replace(skb, csum_off, old_port, nat_port, 2) ||
+	    bpf_skb_store_bytes(skb, inner_l4 + (reply ? 2 : 0), &nat_port, 2, 0))
+		return drop(ct->service_id, FERRULE_DROP_MALFORMED);
+	if (outer_match && icmp_rewrite_addr(skb, family, l3, reply ? saddr_off : daddr_off,
+					     csum_off, 1, old_ip, nat_ip))
+		return drop(ct->service_id, FERRULE_DROP_MALFORMED);
+	count(ct->service_id, skb->len, ct->service_id < LB_MAX_SERVICES);
+	return TC_ACT_OK;
+}
+
+/* A parsed flow conntrack knows; -1 when it does not. */
+static __attribute__((noinline)) int handle_known_flow(struct __sk_buff *skb,
+						       const struct flow *f)
+{
+	struct lb_ct_key ct_key = {};
+	struct lb_ct_value *ct;
+
+	ct_key_of(&ct_key, f);
+	ct = bpf_map_lookup_elem(&lb_conntrack, &ct_key);
+	if (!ct)
+		return -1;
+	return handle_tracked(skb, f, ct);
+}
+
+/* The handlers are BPF-to-BPF calls, not inlined: each path needs its own keys and address
+ * copies on the stack, and inlined together they exceed the 512-byte frame. As calls, only
+ * lb_ingress's small frame plus the largest handler count against the limit. */
+SEC("classifier")
+int lb_ingress(struct __sk_buff *skb)
+{
+	struct flow f = {};
+	struct lb_frontend_key fe = {};
+	struct lb_service *svc;
+	int verdict;
+
+	if (parse_flow(skb, &f))
+		return handle_icmp_error(skb);
+	verdict = handle_known_flow(skb, &f);
+	if (verdict >= 0)
+		return verdict;
+
+	__builtin_memcpy(fe.ip, f.daddr, 16);
+	fe.port = f.dport;
+	fe.proto = f.proto;
+	fe.family = f.family;
+	svc = bpf_map_lookup_elem(&lb_frontends, &fe);
+	if (!svc)
+		return TC_ACT_OK;
+	return handle_new(skb, &f, svc);
+}
+
+/* The project licence; no GPL-only helper is used, so the kernel needs no GPL string. */
+char LICENSE[] SEC("license") = "Apache-2.0";

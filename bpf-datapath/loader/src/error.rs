@@ -1,0 +1,45 @@
+//! Failures of map access, named for the operation.
+
+/// The maps a [`crate::DatapathMaps`] implementation manages (for error messages).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum MapName {
+    Frontends,
+    Backends,
+    Maglev,
+    Responders,
+    Counters,
+}
+
+impl std::fmt::Display for MapName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Frontends => "frontends",
+            Self::Backends => "backends",
+            Self::Maglev => "maglev",
+            Self::Responders => "responders",
+            Self::Counters => "counters",
+        })
+    }
+}
+
+/// Errors of reading or writing the datapath maps.
+#[derive(Debug, thiserror::Error)]
+pub enum MapError {
+    /// Reading a map's contents back failed.
+    #[error("reading the {map} map: {reason}")]
+    Read { map: MapName, reason: String },
+
+    /// An update or delete of one entry failed (map full, entry missing, ...).
+    #[error("writing the {map} map: {reason}")]
+    Write { map: MapName, reason: String },
+}
+
+impl MapError {
+    /// A fixed label per variant for metrics (never a label per object).
+    pub fn metric_label(&self) -> &'static str {
+        match self {
+            Self::Read { .. } => "map_read",
+            Self::Write { .. } => "map_write",
+        }
+    }
+}

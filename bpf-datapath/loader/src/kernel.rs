@@ -1,0 +1,257 @@
+//! [`DatapathMaps`] over the kernel's BPF maps (aya), in the layouts of abi.h.
+//!
+//! Whoever loads the programs (or opens their pins under /sys/fs/bpf/ferrule) hands the maps
+//! over as [`Map`]s; this type only reads and writes entries. Every write is a single-entry
+//! update or delete, and a Maglev row is rewritten slot by slot *only where it differs*, so
+//! flows hashing to unchanged slots never see an intermediate state.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use aya::maps::{Array, HashMap, Map, MapData, PerCpuArray};
+use ferrule_bpf_common::{
+    FerruleCounters, L2ResponderKey, L2ResponderStats, LB_MAGLEV_M, LB_MAX_SERVICES, LbBackend,
+    LbFrontendKey, LbService, map_names,
+};
+
+use crate::abi;
+use crate::contents::{MapContents, MapOp};
+use crate::error::{MapError, MapName};
+use crate::maps::DatapathMaps;
+use crate::model::{
+    BackendId, MaglevTable, ResponderCounters, ResponderKey, ServiceCounters, ServiceId,
+};
+
+/// The datapath's maps, typed.
+pub struct KernelMaps {
+    frontends: HashMap<MapData, LbFrontendKey, LbService>,
+    backends: HashMap<MapData, u32, LbBackend>,
+    maglev: Array<MapData, u32>,
+    responders: HashMap<MapData, L2ResponderKey, L2ResponderStats>,
+    service_counters: PerCpuArray<MapData, FerruleCounters>,
+}
+
+impl std::fmt::Debug for KernelMaps {
+    // aya's array types have no Debug; the map handles say nothing useful anyway.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KernelMaps").finish_non_exhaustive()
+    }
+}
+
+/// The maps [`KernelMaps`] needs, as aya hands them out (`Ebpf::take_map`, or
+/// `Map::from_map_data(MapData::from_pin(..))`).
+#[derive(Debug)]
+pub struct KernelMapSet {
+    pub frontends: Map,
+    pub backends: Map,
+    pub maglev: Map,
+    pub responders: Map,
+    pub service_counters: Map,
+}
+
+fn read_err(map: MapName) -> impl Fn(aya::maps::MapError) -> MapError {
+    move |e| MapError::Read {
+        map,
+        reason: e.to_string(),
+    }
+}
+
+fn write_err(map: MapName) -> impl Fn(aya::maps::MapError) -> MapError {
+    move |e| MapError::Write {
+        map,
+        reason: e.to_string(),
+    }
+}
+
+fn decode_err(map: MapName) -> impl Fn(abi::AbiError) -> MapError {
+    move |e| MapError::Read {
+        map,
+        reason: e.to_string(),
+    }
+}
+
+impl KernelMaps {
+    /// Checks each map's type and key/value sizes against the ABI.
+    pub fn new(set: KernelMapSet) -> Result<Self, MapError> {
+        Ok(Self {
+            frontends: HashMap::try_from(set.frontends).map_err(read_err(MapName::Frontends))?,
+            backends: HashMap::try_from(set.backends).map_err(read_err(MapName::Backends))?,
+            maglev: Array::try_from(set.maglev).map_err(read_err(MapName::Maglev))?,
+            responders: HashMap::try_from(set.responders).map_err(read_err(MapName::Responders))?,
+            service_counters: PerCpuArray::try_from(set.service_counters)
+                .map_err(read_err(MapName::Counters))?,
+        })
+    }
+
+    /// Opens the maps pinned in `dir` under their C names (an agent restart adopts these).
+    pub fn open_pinned(dir: &Path) -> Result<Self, MapError> {
+        let open = |name: &str, map: MapName| {
+            let path = dir.join(name);
+            MapData::from_pin(&path)
+                .and_then(Map::from_map_data)
+                .map_err(|e| MapError::Read {
+                    map,
+                    reason: format!("opening the pin {}: {e}", path.display()),
+                })
+        };
+        Self::new(KernelMapSet {
+            frontends: open(map_names::LB_FRONTENDS, MapName::Frontends)?,
+            backends: open(map_names::LB_BACKENDS, MapName::Backends)?,
+            maglev: open(map_names::LB_MAGLEV, MapName::Maglev)?,
+            responders: open(map_names::L2_RESPONDER, MapName::Responders)?,
+            service_counters: open(map_names::LB_SERVICE_COUNTERS, MapName::Counters)?,
+        })
+    }
+
+    fn row(&self, id: ServiceId) -> Result<Vec<u32>, MapError> {
+        (0..LB_MAGLEV_M)
+            .map(|slot| {
+                self.maglev
+                    .get(&row_index(id, slot)?, 0)
+                    .map_err(read_err(MapName::Maglev))
+            })
+            .collect()
+    }
+
+    fn write_row(&mut self, id: ServiceId, new: &[u32]) -> Result<(), MapError> {
+        let old = self.row(id)?;
+        for (slot, (o, n)) in (0..LB_MAGLEV_M).zip(old.iter().zip(new)) {
+            if o != n {
+                self.maglev
+                    .set(row_index(id, slot)?, *n, 0)
+                    .map_err(write_err(MapName::Maglev))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn row_index(id: ServiceId, slot: u32) -> Result<u32, MapError> {
+    id.0.checked_mul(LB_MAGLEV_M)
+        .and_then(|base| base.checked_add(slot))
+        .ok_or_else(|| MapError::Write {
+            map: MapName::Maglev,
+            reason: format!("service id {} is outside the Maglev array", id.0),
+        })
+}
+
+impl DatapathMaps for KernelMaps {
+    fn read(&self) -> Result<MapContents, MapError> {
+        let mut contents = MapContents::default();
+        for entry in self.frontends.iter() {
+            let (k, v) = entry.map_err(read_err(MapName::Frontends))?;
+            let frontend = abi::frontend_from_key(&k).map_err(decode_err(MapName::Frontends))?;
+            contents
+                .frontends
+                .insert(frontend, abi::service_from_value(&v));
+        }
+        for entry in self.backends.iter() {
+            let (id, v) = entry.map_err(read_err(MapName::Backends))?;
+            let backend = abi::backend_from_value(&v).map_err(decode_err(MapName::Backends))?;
+            contents.backends.insert(BackendId(id), backend);
+        }
+        // Only rows that a frontend uses are read: the array always holds every row, and a
+        // row is meaningful only while a frontend with backends points at it.
+        let used: Vec<ServiceId> = contents
+            .frontends
+            .values()
+            .filter(|e| e.backend_count > 0)
+            // An id past the array (written by some other build) has no row to read; the
+            // agent replaces such ids rather than failing every read on them.
+            .filter(|e| e.id.0 < LB_MAX_SERVICES)
+            .map(|e| e.id)
+            .collect();
+        for id in used {
+            let row = self.row(id)?;
+            if row.iter().any(|b| *b != 0) {
+                contents
+                    .maglev
+                    .insert(id, MaglevTable(row.into_iter().map(BackendId).collect()));
+            }
+        }
+        for key in self.responders.keys() {
+            let key = key.map_err(read_err(MapName::Responders))?;
+            contents
+                .responders
+                .insert(abi::responder_from_key(&key).map_err(decode_err(MapName::Responders))?);
+        }
+        Ok(contents)
+    }
+
+    fn apply(&mut self, op: MapOp) -> Result<(), MapError> {
+        match op {
+            MapOp::UpdateFrontend(k, v) => {
+                let value = abi::service_value(&v).map_err(|e| MapError::Write {
+                    map: MapName::Frontends,
+                    reason: e.to_string(),
+                })?;
+                self.frontends
+                    .insert(abi::frontend_key(&k), value, 0)
+                    .map_err(write_err(MapName::Frontends))
+            }
+            MapOp::DeleteFrontend(k) => self
+                .frontends
+                .remove(&abi::frontend_key(&k))
+                .map_err(write_err(MapName::Frontends)),
+            MapOp::UpdateBackend(id, b) => self
+                .backends
+                .insert(id.0, abi::backend_value(&b), 0)
+                .map_err(write_err(MapName::Backends)),
+            MapOp::DeleteBackend(id) => self
+                .backends
+                .remove(&id.0)
+                .map_err(write_err(MapName::Backends)),
+            MapOp::UpdateMaglev(id, table) => {
+                if table.0.len() != LB_MAGLEV_M as usize {
+                    return Err(MapError::Write {
+                        map: MapName::Maglev,
+                        reason: format!(
+                            "table of {} slots, the datapath's rows hold {LB_MAGLEV_M}",
+                            table.0.len()
+                        ),
+                    });
+                }
+                let row: Vec<u32> = table.0.iter().map(|b| b.0).collect();
+                self.write_row(id, &row)
+            }
+            // Array entries cannot be deleted: a zeroed row is "no table".
+            MapOp::DeleteMaglev(id) => self.write_row(id, &[0; LB_MAGLEV_M as usize]),
+            MapOp::UpdateResponder(k) => self
+                .responders
+                .insert(abi::responder_key(&k), L2ResponderStats::default(), 0)
+                .map_err(write_err(MapName::Responders)),
+            MapOp::DeleteResponder(k) => self
+                .responders
+                .remove(&abi::responder_key(&k))
+                .map_err(write_err(MapName::Responders)),
+        }
+    }
+
+    fn service_counters(&self) -> Result<BTreeMap<ServiceId, ServiceCounters>, MapError> {
+        let mut out = BTreeMap::new();
+        for e in self.frontends.iter() {
+            let (_, v) = e.map_err(read_err(MapName::Frontends))?;
+            let per_cpu = self
+                .service_counters
+                .get(&v.id, 0)
+                .map_err(read_err(MapName::Counters))?;
+            out.insert(ServiceId(v.id), abi::service_counters(per_cpu.iter()));
+        }
+        Ok(out)
+    }
+
+    fn responder_counters(&self) -> Result<BTreeMap<ResponderKey, ResponderCounters>, MapError> {
+        let mut out = BTreeMap::new();
+        for e in self.responders.iter() {
+            let (k, v) = e.map_err(read_err(MapName::Responders))?;
+            let key = abi::responder_from_key(&k).map_err(decode_err(MapName::Responders))?;
+            out.insert(
+                key,
+                ResponderCounters {
+                    responses: v.responses,
+                },
+            );
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,130 @@
+//! lb.bpf.c: eTP Cluster traffic to a backend on another node is SNATed to the node IP, so the
+//! reply returns through this node and is translated back to VIP → client.
+
+mod support;
+
+use ferrule_bpf_common::{DropReason, LbService};
+use support::ip::{Ip, TCP, UDP, ip_packet, parse_and_verify};
+use support::lb::{Lb, TC_ACT_OK, TC_ACT_SHOT};
+
+const SERVICE: u32 = 11;
+const VIP4: Ip = Ip::V4([203, 0, 113, 10]);
+const NODE4: Ip = Ip::V4([192, 0, 2, 1]);
+const CLIENT4: Ip = Ip::V4([198, 51, 100, 1]);
+const OTHER_CLIENT4: Ip = Ip::V4([198, 51, 100, 2]);
+const REMOTE4: Ip = Ip::V4([192, 0, 2, 31]);
+const VIP6: Ip = Ip::V6([
+    0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10, 0x0a,
+]);
+const NODE6: Ip = Ip::V6([
+    0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x00, 0x01,
+]);
+const CLIENT6: Ip = Ip::V6([
+    0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x20, 0x01,
+]);
+const REMOTE6: Ip = Ip::V6([
+    0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x30, 0x31,
+]);
+const PORT: u16 = 80;
+const BACKEND_PORT: u16 = 8080;
+
+/// A Cluster-policy service whose only backend is on another node (flags 0).
+fn lb_with_remote_backend(vip: Ip, backend: Ip, proto: u8) -> Lb {
+    let mut lb = Lb::load();
+    lb.add_backend(1, backend, BACKEND_PORT, 0);
+    lb.set_maglev_row(SERVICE, &[1]);
+    let service = LbService {
+        id: SERVICE,
+        backend_count: 1,
+        flags: 0,
+    };
+    lb.add_frontend(vip, PORT, proto, service);
+    lb
+}
+
+fn assert_snat_round_trip(vip: Ip, node: Ip, client: Ip, backend: Ip, proto: u8) {
+    let mut lb = lb_with_remote_backend(vip, backend, proto);
+    lb.set_node_addr(node);
+
+    let out = lb.run(&ip_packet(proto, client, vip, 40030, PORT));
+
+    assert_eq!(out.verdict, TC_ACT_OK);
+    let p = parse_and_verify(&out.frame);
+    assert_eq!(
+        (p.src, p.sport),
+        (node, 40030),
+        "source is the node, client port kept"
+    );
+    assert_eq!((p.dst, p.dport), (backend, BACKEND_PORT));
+
+    let reply = lb.run(&ip_packet(proto, backend, node, BACKEND_PORT, 40030));
+
+    assert_eq!(reply.verdict, TC_ACT_OK);
+    let r = parse_and_verify(&reply.frame);
+    assert_eq!((r.src, r.sport), (vip, PORT), "reply from the VIP");
+    assert_eq!((r.dst, r.dport), (client, 40030), "reply to the client");
+
+    let again = parse_and_verify(&lb.run(&ip_packet(proto, client, vip, 40030, PORT)).frame);
+    assert_eq!(
+        (again.src, again.dst),
+        (node, backend),
+        "tracked packets SNATed the same"
+    );
+    assert_eq!(lb.service_counters(SERVICE).packets, 3);
+}
+
+#[test]
+fn tcp_v4_to_remote_backend_is_snated_to_node_and_back() {
+    assert_snat_round_trip(VIP4, NODE4, CLIENT4, REMOTE4, TCP);
+}
+
+#[test]
+fn udp_v6_to_remote_backend_is_snated_to_node_and_back() {
+    assert_snat_round_trip(VIP6, NODE6, CLIENT6, REMOTE6, UDP);
+}
+
+#[test]
+fn clients_sharing_a_source_port_get_distinct_snat_ports() {
+    let mut lb = lb_with_remote_backend(VIP4, REMOTE4, TCP);
+    lb.set_node_addr(NODE4);
+
+    let first = parse_and_verify(&lb.run(&ip_packet(TCP, CLIENT4, VIP4, 40031, PORT)).frame);
+    let second = parse_and_verify(
+        &lb.run(&ip_packet(TCP, OTHER_CLIENT4, VIP4, 40031, PORT))
+            .frame,
+    );
+
+    assert_eq!(first.sport, 40031);
+    assert_ne!(
+        second.sport, 40031,
+        "port already taken towards this backend"
+    );
+    assert!(
+        (32768..61000).contains(&second.sport),
+        "ephemeral range: {}",
+        second.sport
+    );
+    for (sport, client) in [(first.sport, CLIENT4), (second.sport, OTHER_CLIENT4)] {
+        let reply = lb.run(&ip_packet(TCP, REMOTE4, NODE4, BACKEND_PORT, sport));
+        let r = parse_and_verify(&reply.frame);
+        assert_eq!(
+            (r.src, r.dst, r.dport),
+            (VIP4, client, 40031),
+            "reply to its own client"
+        );
+    }
+}
+
+#[test]
+fn remote_backend_without_node_address_drops_and_counts() {
+    let lb = lb_with_remote_backend(VIP4, REMOTE4, TCP);
+
+    let out = lb.run(&ip_packet(TCP, CLIENT4, VIP4, 40032, PORT));
+
+    assert_eq!(out.verdict, TC_ACT_SHOT);
+    assert_eq!(
+        lb.service_counters(SERVICE)
+            .drops_for(DropReason::NoNodeAddr),
+        1
+    );
+}
