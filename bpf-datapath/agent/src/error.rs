@@ -26,6 +26,10 @@ pub enum Error {
         reason: String,
     },
 
+    /// A watch stream ended (the watcher retries with backoff, so only shutdown ends it).
+    #[error("the Service/EndpointSlice watch ended")]
+    WatchEnded,
+
     /// Rendering `state -o json` failed.
     #[error("rendering the state as JSON")]
     RenderJson(#[source] serde_json::Error),
@@ -39,6 +43,13 @@ impl Error {
             Self::ApplyOp { .. } => "apply_op",
             Self::Announce { .. } => "announce",
             Self::RenderJson(_) => "render_json",
+            Self::WatchEnded => "watch_ended",
         }
+    }
+}
+
+impl ferrule_runtime::MetricLabel for Error {
+    fn metric_label(&self) -> &'static str {
+        Error::metric_label(self)
     }
 }

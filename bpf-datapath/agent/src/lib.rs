@@ -7,15 +7,19 @@
 //! internal interface; [`state_cmd`] renders `ferrule-agent state`.
 
 pub mod agent;
+pub mod announce;
+pub mod bring_up;
 pub mod desired;
 pub mod diff;
 pub mod error;
+pub mod feed;
 pub mod ids;
 pub mod index;
 pub mod maglev;
 pub mod observed;
 pub mod reconcile;
 pub mod responder;
+pub mod run;
 pub mod state_cmd;
 
 pub use error::Error;

@@ -1,17 +1,33 @@
-//! ferrule-agent. Today it has one subcommand, `state`, which prints what the datapath maps
-//! pinned under /sys/fs/bpf/ferrule hold. The run mode (`--node-name`, `--devices`, watchers
-//! programming the maps through `agent::Agent`) is not here yet: nothing loads, pins and attaches
-//! the programs so far, and a run mode that writes maps no attached program reads would only
-//! pretend to be a datapath.
+//! ferrule-agent: the node datapath agent (DaemonSet).
+//!
+//! `ferrule-agent [run]` loads the eBPF programs, pins their maps and links under `--pin-dir`
+//! (reusing what a previous agent pinned), attaches to the `--devices` interfaces, and programs
+//! the maps from Services and EndpointSlices until SIGTERM. On SIGTERM it exits *leaving the
+//! programs attached and the maps pinned*: the datapath keeps forwarding (conntrack included)
+//! while no agent runs, and the next agent adopts the maps and swaps the programs in place.
+//! Removing the datapath is an explicit operator action (delete the pin directory).
+//!
+//! `ferrule-agent state` prints what the pinned maps hold.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 
+use anyhow::Context as _;
 use clap::{Parser, Subcommand};
+use ferrule_agent::agent::Agent;
+use ferrule_agent::announce::Unavailable;
+use ferrule_agent::bring_up::{DEFAULT_DEVICES, bring_up};
+use ferrule_agent::run::{RunSettings, run};
 use ferrule_agent::state_cmd::{Output, StateReport};
+use ferrule_bpf_loader::datapath::{DEFAULT_PIN_DIR, PinLayout};
 use ferrule_bpf_loader::kernel::KernelMaps;
 
 #[derive(Debug, Parser)]
-#[command(name = "ferrule-agent", about = "ferrule's node datapath agent")]
+#[command(
+    name = "ferrule-agent",
+    version,
+    about = "ferrule's node datapath agent"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -19,22 +35,127 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Load, attach and program the datapath until SIGTERM (the default).
+    Run(Box<RunArgs>),
     /// Print services, backends, responder entries and counters from the pinned maps.
     State {
-        /// bpffs directory holding the maps, pinned under their C names.
-        #[arg(long, default_value = "/sys/fs/bpf/ferrule")]
+        /// The datapath's pin directory (maps are under `maps/`).
+        #[arg(long, env = "FERRULE_PIN_DIR", default_value = DEFAULT_PIN_DIR)]
         pin_dir: PathBuf,
         #[arg(short = 'o', long, value_enum, default_value_t = Output::Table)]
         output: Output,
     },
 }
 
-fn main() -> anyhow::Result<()> {
-    match Cli::parse().command {
-        Command::State { pin_dir, output } => {
-            let maps = KernelMaps::open_pinned(&pin_dir)?;
-            print!("{}", StateReport::read(&maps)?.render(output)?);
-        }
+#[derive(Debug, clap::Args)]
+struct RunArgs {
+    #[command(flatten)]
+    common: ferrule_runtime::CommonArgs,
+    /// Interfaces to attach to: a regular expression over interface names.
+    #[arg(long, env = "FERRULE_DEVICES", default_value = DEFAULT_DEVICES)]
+    devices: String,
+    /// The datapath's pin directory on bpffs (maps under `maps/`, links under `links/`).
+    #[arg(long, env = "FERRULE_PIN_DIR", default_value = DEFAULT_PIN_DIR)]
+    pin_dir: PathBuf,
+    /// Longest delay between a watched change and the sync that programs it.
+    #[arg(long, env = "FERRULE_AGENT_DEBOUNCE", default_value = "100ms", value_parser = ferrule_runtime::config::parse_duration)]
+    debounce: std::time::Duration,
+}
+
+/// A DaemonSet starts `ferrule-agent --node-name ...` without a subcommand: insert `run`
+/// unless the first argument already is a subcommand or asks for help/version.
+fn with_default_subcommand(mut args: Vec<OsString>) -> Vec<OsString> {
+    const FIRST: &[&str] = &["run", "state", "help", "-h", "--help", "-V", "--version"];
+    let explicit = args
+        .get(1)
+        .and_then(|a| a.to_str())
+        .is_some_and(|a| FIRST.contains(&a));
+    if !explicit {
+        args.insert(1.min(args.len()), OsString::from("run"));
     }
+    args
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse_from(with_default_subcommand(std::env::args_os().collect()));
+    match cli.command {
+        Command::State { pin_dir, output } => {
+            let maps = KernelMaps::open_pinned(&PinLayout::new(pin_dir).maps_dir())?;
+            print!("{}", StateReport::read(&maps)?.render(output)?);
+            Ok(())
+        }
+        Command::Run(args) => run_agent(*args).await,
+    }
+}
+
+async fn run_agent(args: RunArgs) -> anyhow::Result<()> {
+    let node_name = args.common.node_name.clone().context(
+        "--node-name (or NODE_NAME) is required: backends are local or remote relative to it",
+    )?;
+    let devices = regex::Regex::new(&args.devices).context("--devices is not a valid regex")?;
+    let runtime = ferrule_runtime::Runtime::init("ferrule-agent", &args.common).await?;
+    let pins = PinLayout::new(args.pin_dir);
+    for (interface, attached) in bring_up(&pins, &devices)? {
+        tracing::info!(interface = %interface.name, ifindex = interface.ifindex, ?attached, "datapath attached");
+    }
+    let maps = KernelMaps::open_pinned(&pins.maps_dir())?;
+    let agent = Agent::new(node_name, maps, Unavailable);
+    let settings = RunSettings {
+        debounce: args.debounce,
+        ..RunSettings::default()
+    };
+    let work = run(
+        runtime.client(),
+        agent,
+        runtime.readiness(),
+        runtime.metrics().clone(),
+        settings,
+    );
+    if let Some(error) = runtime.run(work).await? {
+        return Err(error).context("ferrule-agent stopped");
+    }
+    // SIGTERM: the programs stay attached and the maps pinned (see the module doc).
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        with_default_subcommand(list.iter().map(OsString::from).collect())
+            .into_iter()
+            .map(|a| a.into_string().expect("utf-8"))
+            .collect()
+    }
+
+    #[test]
+    fn no_subcommand_means_run() {
+        assert_eq!(
+            args(&["ferrule-agent", "--node-name", "n1"]),
+            ["ferrule-agent", "run", "--node-name", "n1"]
+        );
+        assert_eq!(args(&["ferrule-agent"]), ["ferrule-agent", "run"]);
+        assert_eq!(
+            args(&["ferrule-agent", "state", "-o", "json"]),
+            ["ferrule-agent", "state", "-o", "json"]
+        );
+        assert_eq!(
+            args(&["ferrule-agent", "--help"]),
+            ["ferrule-agent", "--help"]
+        );
+    }
+
+    #[test]
+    fn run_flags_parse_with_their_defaults() {
+        let cli =
+            Cli::try_parse_from(args(&["ferrule-agent", "--node-name", "n1"])).expect("parses");
+        let Command::Run(run) = cli.command else {
+            panic!("run is the default")
+        };
+        assert_eq!(run.common.node_name.as_deref(), Some("n1"));
+        assert_eq!(run.devices, DEFAULT_DEVICES);
+        assert_eq!(run.pin_dir, PathBuf::from(DEFAULT_PIN_DIR));
+    }
 }

@@ -62,7 +62,9 @@ fn state_prints_the_pinned_maps_as_table_and_json() {
         "/sys/fs/bpf/ferrule-state-test-{}",
         std::process::id()
     )));
-    std::fs::create_dir_all(&pins.0).expect("bpffs is mounted at /sys/fs/bpf");
+    // `state --pin-dir D` reads the maps from D/maps, where the loader pins them.
+    let maps_dir = pins.0.join("maps");
+    std::fs::create_dir_all(&maps_dir).expect("bpffs is mounted at /sys/fs/bpf");
     let set = KernelMapSet {
         frontends: take(&mut lb, map_names::LB_FRONTENDS),
         backends: take(&mut lb, map_names::LB_BACKENDS),
@@ -77,7 +79,7 @@ fn state_prints_the_pinned_maps_as_table_and_json() {
         (&set.service_counters, map_names::LB_SERVICE_COUNTERS),
         (&set.responders, map_names::L2_RESPONDER),
     ] {
-        map.pin(pins.0.join(name)).expect("map pins");
+        map.pin(maps_dir.join(name)).expect("map pins");
     }
     let mut maps = KernelMaps::new(set).expect("maps match the ABI");
     let backend = Backend {

@@ -43,3 +43,37 @@ impl MapError {
         }
     }
 }
+
+/// Errors of loading, pinning and attaching the datapath programs.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The BPF filesystem for the pins is missing and could not be mounted.
+    #[error("bpffs at {path}: {reason}")]
+    Bpffs {
+        path: std::path::PathBuf,
+        reason: String,
+    },
+
+    /// An embedded object failed to load (verifier, map creation, pin reuse).
+    #[error("loading the {object} object: {reason}")]
+    Load {
+        object: &'static str,
+        reason: String,
+    },
+
+    /// Reading the network interfaces failed.
+    #[error("reading interface {interface}: {reason}")]
+    Interface { interface: String, reason: String },
+
+    /// Attaching, replacing, pinning or detaching a program on an interface failed.
+    #[error("attaching {program} to {interface}: {reason}")]
+    Attach {
+        program: &'static str,
+        interface: String,
+        reason: String,
+    },
+
+    /// Writing the per-interface maps (MACs, node addresses) failed.
+    #[error("writing the {map} map: {reason}")]
+    Map { map: &'static str, reason: String },
+}

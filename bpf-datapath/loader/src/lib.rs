@@ -1,4 +1,5 @@
-//! Typed access to the datapath's BPF maps.
+//! Loading, pinning and attaching the datapath ([`datapath`], [`attach`], [`bpffs`],
+//! [`netif`]), and typed access to its BPF maps.
 //!
 //! The map contents are modelled in domain terms ([`model`]); [`abi`] converts them to and from
 //! the `#[repr(C)]` types of `ferrule-bpf-common` (abi.h). Two implementations of
@@ -8,14 +9,18 @@
 //! flush-and-refill".
 
 pub mod abi;
+pub mod attach;
+pub mod bpffs;
 pub mod contents;
+pub mod datapath;
 pub mod error;
 pub mod kernel;
 pub mod maps;
 pub mod memory;
 pub mod model;
+pub mod netif;
 
 pub use contents::{MapContents, MapOp};
-pub use error::MapError;
+pub use error::{LoadError, MapError};
 pub use maps::DatapathMaps;
 pub use memory::InMemoryMaps;

@@ -75,9 +75,26 @@ pub const COMPONENTS: &[LabComponent] = &[
         args: &[],
         metrics_port: 9106,
     },
-    // ferrule-agent is not listed yet: today its binary only has the `state` subcommand; it
-    // joins (DaemonSet, one per node namespace) with its run mode.
+    // Attaches to the node's lab uplink (topology::HOST_INTERFACE). Each agent runs under
+    // `ip netns exec`, whose fresh /sys hides the host's bpffs, so it mounts a bpffs of its
+    // own: a lab node's pins are private to it, as on separate machines, and last as long as
+    // that agent process.
+    LabComponent {
+        binary: "ferrule-agent",
+        kind: Kind::DaemonSet,
+        args: &["run", "--devices", AGENT_DEVICES],
+        metrics_port: 9107,
+    },
 ];
+
+/// `--devices` of the lab's agents: exactly the node's uplink.
+pub const AGENT_DEVICES: &str = "^eth0$";
+
+/// How long a component must stay up after start before the lab calls it running: long enough
+/// for a bad flag, a missing privilege or an unreachable API to end the process.
+pub const START_SETTLE: Duration = Duration::from_secs(1);
+/// Log lines shown for a component that exited at start.
+const LOG_TAIL_LINES: usize = 20;
 
 /// The namespace the lab's components report as their own (leases, events).
 const POD_NAMESPACE: &str = "kube-system";
@@ -243,6 +260,25 @@ impl RunningComponents {
         Ok(started)
     }
 
+    /// Waits `settle`, then fails with the first component that is no longer running (its
+    /// exit status, log path and last log lines), so the lab never reports a dead component
+    /// as started.
+    pub fn check_still_running(&mut self, settle: Duration) -> Result<(), Error> {
+        std::thread::sleep(settle);
+        for running in &mut self.running {
+            if let Ok(Some(status)) = running.child.try_wait() {
+                running.exited = Some(status);
+                return Err(Error::ComponentExited {
+                    label: running.instance.label(),
+                    status: status.to_string(),
+                    log: running.log.clone(),
+                    tail: log_tail(&running.log, LOG_TAIL_LINES),
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// Components that exited since the last call: label, log file, exit status.
     pub fn newly_exited(&mut self) -> Vec<(String, PathBuf, ExitStatus)> {
         let mut exited = Vec::new();
@@ -280,6 +316,17 @@ impl RunningComponents {
         }
         self.running.clear();
         pids.len()
+    }
+}
+
+/// The last `lines` lines of a log file (or why it could not be read).
+fn log_tail(path: &Path, lines: usize) -> String {
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            let all: Vec<&str> = text.lines().collect();
+            all[all.len().saturating_sub(lines)..].join("\n")
+        }
+        Err(e) => format!("(log unreadable: {e})"),
     }
 }
 
@@ -348,6 +395,68 @@ mod tests {
                 .iter()
                 .any(|(k, _)| *k == "NODE_NAME")
         );
+    }
+
+    #[test]
+    fn the_agent_attaches_to_the_node_uplink() {
+        let devices = regex::Regex::new(AGENT_DEVICES).expect("a valid regex");
+        assert!(devices.is_match(crate::addresses::HOST_INTERFACE));
+        assert!(!devices.is_match("lo"));
+        let agent = COMPONENTS
+            .iter()
+            .find(|c| c.binary == "ferrule-agent")
+            .expect("the agent is a lab component");
+        assert_eq!(agent.kind, Kind::DaemonSet);
+    }
+
+    #[test]
+    fn a_component_that_exits_at_start_fails_the_bring_up_with_its_log() {
+        let logs = std::env::temp_dir().join(format!("fl-lab-exit-{}", std::process::id()));
+        std::fs::create_dir_all(&logs).expect("temp dir");
+        let instance = |binary: &'static str| ComponentInstance {
+            component: LabComponent {
+                binary,
+                kind: Kind::Deployment,
+                args: &[],
+                metrics_port: 1,
+            },
+            binary_path: PathBuf::from(binary),
+            namespace: String::new(),
+            node: None,
+            listen_ip: API_SERVER_V4,
+        };
+        // Started directly (not under `ip netns exec`): what is checked is the bookkeeping.
+        let start = |cmd: &mut Command, inst: ComponentInstance| {
+            let log = inst.log_file(&logs);
+            let file = std::fs::File::create(&log).expect("log");
+            let child = cmd.stdout(file).spawn().expect("spawns");
+            Running {
+                instance: inst,
+                log,
+                child,
+                exited: None,
+            }
+        };
+        let mut components = RunningComponents {
+            running: vec![
+                start(Command::new("sleep").arg("30"), instance("sleeper")),
+                start(
+                    Command::new("sh").args(["-c", "echo bad flag --x; exit 3"]),
+                    instance("quitter"),
+                ),
+            ],
+        };
+        let err = components
+            .check_still_running(Duration::from_millis(500))
+            .expect_err("the quitter exited");
+        let text = err.to_string();
+        assert!(text.contains("deployment/quitter"), "{text}");
+        assert!(text.contains("bad flag --x"), "{text}");
+        assert!(text.contains("quitter-0.log"), "{text}");
+        components.running.remove(1);
+        assert!(components.check_still_running(Duration::ZERO).is_ok());
+        assert_eq!(components.stop(), 1);
+        let _ = std::fs::remove_dir_all(&logs);
     }
 
     #[test]

@@ -86,6 +86,16 @@ pub enum Error {
     Unreachable { failures: Vec<String> },
     #[error("teardown left things behind: {}", failures.join("; "))]
     Teardown { failures: Vec<String> },
+    #[error(
+        "{label} exited right after it started ({status}); log {}, last lines:\n{tail}",
+        log.display()
+    )]
+    ComponentExited {
+        label: String,
+        status: String,
+        log: PathBuf,
+        tail: String,
+    },
     #[error("installing the signal handlers")]
     Signals(#[source] std::io::Error),
 }

@@ -244,6 +244,8 @@ async fn bring_up(
     let bin_dir = exe.parent().unwrap_or(Path::new("."));
     let wanted = components::plan(COMPONENTS, plan, bin_dir, Path::is_file);
     lab.components = RunningComponents::start(&wanted.instances, &kubeconfig, &lab.state.logs())?;
+    lab.components
+        .check_still_running(components::START_SETTLE)?;
     println!(
         "components: {} started, {} not built yet",
         lab.components.running.len(),
