@@ -177,4 +177,12 @@ spec:
         {{- else }}
         {{- include "ferrule.defaultSecurityContext" . | nindent 8 }}
         {{- end }}
+      {{- with .c.volumeMounts }}
+      volumeMounts:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+  {{- with .c.volumes }}
+  volumes:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
 {{- end -}}
