@@ -10,9 +10,14 @@
  *
  * Implemented: TCP and UDP, IPv4 and IPv6, eTP Cluster and Local backend selection, counted
  * drops, SNAT to the node IP for eTP Cluster traffic to backends on other nodes, ICMP errors
- * of tracked flows (except SNATed ones). Passed untouched (not load balanced): IPv4
- * fragments, IPv6 with extension headers before L4, truncated L4 headers — the kernel treats
- * them as it would without us.
+ * of tracked flows (SNATed ones included), IPv6 hop-by-hop, routing (segments left 0),
+ * destination options and fragment headers before L4 (up to LB_IPV6_MAX_EXT_HDRS), and
+ * fragments of both families: the first fragment is balanced and records its ports in
+ * lb_frags, later fragments of that datagram follow its flow with an address-only rewrite.
+ * Passed untouched (not load balanced): later fragments whose first fragment was not seen
+ * (counted as FERRULE_DROP_FRAGMENT on the program), IPv6 with AH, ESP, unknown or too many
+ * extension headers, routing headers with segments left, truncated L4 headers — the kernel
+ * treats them as it would without us. Fragments are never reassembled here.
  *
  * Conntrack holds two entries per flow: the original direction keyed client→VIP (value: the
  * backend), and the reply direction keyed backend→client, or backend→node:port with SNAT
@@ -45,10 +50,11 @@ struct {
 } lb_backends SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, LB_MAX_SERVICES * LB_MAGLEV_M);
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, LB_MAX_SERVICES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, __u32);
-	__type(value, __u32);
+	__type(value, struct lb_maglev_row);
 } lb_maglev SEC(".maps");
 
 struct {
@@ -79,8 +85,23 @@ struct {
 	__type(value, struct ferrule_counters);
 } prog_counters SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, LB_FRAGS_MAX_ENTRIES);
+	__type(key, struct lb_frag_key);
+	__type(value, struct lb_frag_value);
+} lb_frags SEC(".maps");
+
 #define IP_MF 0x2000
 #define IP_OFFSET 0x1fff
+#define IP6_MF 0x0001
+#define IP6_OFFSET 0xfff8
+#define NEXTHDR_HOP 0
+#define NEXTHDR_ROUTING 43
+#define NEXTHDR_FRAGMENT 44
+#define NEXTHDR_DEST 60
+/* Extension headers walked before giving up on finding L4 (the packet is then passed). */
+#define LB_IPV6_MAX_EXT_HDRS 4
 
 struct flow {
 	__u8 saddr[16];
@@ -89,30 +110,123 @@ struct flow {
 	__be16 dport;
 	__u8 proto;
 	__u8 family;
+	__u8 l3_only; /* a later fragment: no L4 header, only the addresses are rewritten */
+	__u8 pad;
 	__u32 l3_off;
 	__u32 l4_off;
 	__u32 csum_off; /* offset of the L4 checksum */
 };
 
-/* Fills `f` from the packet; nonzero means "not a flow we balance": pass it. */
-static __always_inline int parse_flow(struct __sk_buff *skb, struct flow *f)
+/* What parse_flow found. */
+#define PARSE_FLOW 0       /* `f` describes a TCP/UDP flow (or a later fragment of one) */
+#define PARSE_NOT_FLOW 1   /* not TCP/UDP we can balance: maybe an ICMP error, else pass */
+#define PARSE_UNTRACKED 2  /* a later fragment whose first fragment was not seen: pass */
+
+struct frag_info {
+	__u32 id;
+	__u8 proto; /* the key's protocol (IPv6: the fragment header's next header) */
+	__u8 first; /* offset 0 with more fragments: carries the ports */
+	__u8 later; /* offset > 0: carries no L4 header */
+};
+
+static __always_inline void frag_key_of(struct lb_frag_key *k, const struct flow *f,
+					const struct frag_info *fi)
+{
+	__builtin_memcpy(k->saddr, f->saddr, 16);
+	__builtin_memcpy(k->daddr, f->daddr, 16);
+	k->id = fi->id;
+	k->proto = fi->proto;
+	k->family = f->family;
+}
+
+/* Walks the IPv6 extension headers from `*nexthdr` at `*off` to TCP/UDP, recording a
+ * fragment header in `fi`. Nonzero: not balanceable (AH, ESP, no next header, unknown or
+ * too many headers, a routing header with segments left — its destination address is not the
+ * final one the L4 checksum covers — truncation, a second fragment header). A later fragment
+ * stops the walk at its fragment header: what follows is payload. */
+static __always_inline int ipv6_skip_ext(struct __sk_buff *skb, __u8 *nexthdr, __u32 *off,
+					 struct frag_info *fi)
+{
+	__u8 hdr[8];
+
+#pragma unroll
+	for (int i = 0; i < LB_IPV6_MAX_EXT_HDRS; i++) {
+		__u8 nh = *nexthdr;
+
+		if (nh == IPPROTO_TCP || nh == IPPROTO_UDP)
+			return 0;
+		if (nh == NEXTHDR_FRAGMENT) {
+			__u16 frag_off;
+
+			if (fi->first || bpf_skb_load_bytes(skb, *off, hdr, 8))
+				return -1;
+			frag_off = ((__u16)hdr[2] << 8) | hdr[3];
+			fi->id = ((__u32)hdr[4] << 24) | ((__u32)hdr[5] << 16) |
+				 ((__u32)hdr[6] << 8) | hdr[7];
+			fi->proto = hdr[0];
+			*nexthdr = hdr[0];
+			*off += 8;
+			if (frag_off & IP6_OFFSET) {
+				fi->later = 1;
+				return 0;
+			}
+			/* An atomic fragment (offset 0, no more) is a whole datagram. */
+			fi->first = (frag_off & IP6_MF) != 0;
+		} else if (nh == NEXTHDR_HOP || nh == NEXTHDR_DEST || nh == NEXTHDR_ROUTING) {
+			if (bpf_skb_load_bytes(skb, *off, hdr, 4))
+				return -1;
+			/* Routing header: type-independent segments-left at byte 3 (RFC 8200 4.4). */
+			if (nh == NEXTHDR_ROUTING && hdr[3] != 0)
+				return -1;
+			*nexthdr = hdr[0];
+			*off += ((__u32)hdr[1] + 1) * 8;
+		} else {
+			return -1;
+		}
+	}
+	return *nexthdr == IPPROTO_TCP || *nexthdr == IPPROTO_UDP ? 0 : -1;
+}
+
+/* Counts a later fragment we cannot translate (program counters: no service is known); it
+ * is passed, so the kernel reassembles or drops it as it would without us. */
+static __always_inline int pass_untracked_fragment(void)
+{
+	__u32 prog = FERRULE_PROG_LB;
+	struct ferrule_counters *c = bpf_map_lookup_elem(&prog_counters, &prog);
+
+	if (c)
+		c->drops[FERRULE_DROP_FRAGMENT]++;
+	return PARSE_UNTRACKED;
+}
+
+/* Fills `f` from the packet, returning PARSE_*. A first fragment records its ports in
+ * lb_frags; a later one takes them from there and is marked l3_only. A BPF-to-BPF call so the
+ * fragment key and value do not sit in lb_ingress's frame. */
+static __attribute__((noinline)) int parse_flow(struct __sk_buff *skb, struct flow *f)
 {
 	void *data = (void *)(long)skb->data;
 	void *data_end = (void *)(long)skb->data_end;
 	struct ethhdr *eth = data;
-	__be16 *ports;
+	struct frag_info fi = {};
+	struct lb_frag_key fkey = {};
+	struct lb_frag_value fval = {}, *known;
+	__be16 ports[2];
 	__u32 l4_len;
 
 	if ((void *)(eth + 1) > data_end)
-		return -1;
+		return PARSE_NOT_FLOW;
 	f->l3_off = sizeof(*eth);
 	if (eth->h_proto == bpf_htons(ETH_P_IP)) {
 		struct iphdr *ip = (void *)(eth + 1);
+		__u16 frag_off;
 
 		if ((void *)(ip + 1) > data_end || ip->version != 4 || ip->ihl < 5)
-			return -1;
-		if (ip->frag_off & bpf_htons(IP_MF | IP_OFFSET))
-			return -1;
+			return PARSE_NOT_FLOW;
+		frag_off = bpf_ntohs(ip->frag_off);
+		fi.id = bpf_ntohs(ip->id);
+		fi.proto = ip->protocol;
+		fi.later = (frag_off & IP_OFFSET) != 0;
+		fi.first = !fi.later && (frag_off & IP_MF);
 		f->family = FERRULE_AF_INET;
 		f->proto = ip->protocol;
 		f->l4_off = f->l3_off + ip->ihl * 4;
@@ -120,16 +234,40 @@ static __always_inline int parse_flow(struct __sk_buff *skb, struct flow *f)
 		__builtin_memcpy(f->daddr, &ip->daddr, 4);
 	} else if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
 		struct ipv6hdr *ip6 = (void *)(eth + 1);
+		__u8 nexthdr;
+		__u32 off;
 
 		if ((void *)(ip6 + 1) > data_end || ip6->version != 6)
-			return -1;
+			return PARSE_NOT_FLOW;
 		f->family = FERRULE_AF_INET6;
-		f->proto = ip6->nexthdr;
-		f->l4_off = f->l3_off + sizeof(*ip6);
 		__builtin_memcpy(f->saddr, ip6->saddr.in6_u.u6_addr8, 16);
 		__builtin_memcpy(f->daddr, ip6->daddr.in6_u.u6_addr8, 16);
+		nexthdr = ip6->nexthdr;
+		off = f->l3_off + sizeof(*ip6);
+		if (ipv6_skip_ext(skb, &nexthdr, &off, &fi))
+			return PARSE_NOT_FLOW;
+		f->proto = nexthdr;
+		f->l4_off = off;
 	} else {
-		return -1;
+		return PARSE_NOT_FLOW;
+	}
+
+	if (fi.later) {
+		/* IPv4 protocol or IPv6 first fragmentable header: only TCP/UDP datagrams (possibly
+		 * behind IPv6 destination options) are ever recorded; other protocols' fragments
+		 * are none of our business, not "untracked". */
+		if (f->proto != IPPROTO_TCP && f->proto != IPPROTO_UDP &&
+		    (f->family == FERRULE_AF_INET || f->proto != NEXTHDR_DEST))
+			return PARSE_NOT_FLOW;
+		frag_key_of(&fkey, f, &fi);
+		known = bpf_map_lookup_elem(&lb_frags, &fkey);
+		if (!known)
+			return pass_untracked_fragment();
+		f->sport = known->sport;
+		f->dport = known->dport;
+		f->proto = known->proto;
+		f->l3_only = 1;
+		return PARSE_FLOW;
 	}
 
 	if (f->proto == IPPROTO_TCP) {
@@ -139,16 +277,22 @@ static __always_inline int parse_flow(struct __sk_buff *skb, struct flow *f)
 		l4_len = 8;
 		f->csum_off = f->l4_off + 6;
 	} else {
-		return -1;
+		return PARSE_NOT_FLOW;
 	}
-	if (f->l4_off > 14 + 60)
-		return -1;
-	ports = data + f->l4_off;
-	if ((void *)ports + l4_len > data_end)
-		return -1;
+	if (f->l4_off + l4_len > skb->len || bpf_skb_load_bytes(skb, f->l4_off, ports, 4))
+		return PARSE_NOT_FLOW;
 	f->sport = ports[0];
 	f->dport = ports[1];
-	return 0;
+	if (fi.first) {
+		/* Recorded for every fragmented TCP/UDP datagram, not only balanced ones, so an
+		 * unknown later fragment means exactly "first fragment not seen". */
+		frag_key_of(&fkey, f, &fi);
+		fval.sport = f->sport;
+		fval.dport = f->dport;
+		fval.proto = f->proto;
+		bpf_map_update_elem(&lb_frags, &fkey, &fval, BPF_ANY);
+	}
+	return PARSE_FLOW;
 }
 
 static __always_inline __u32 mix(__u32 h, __u32 w)
@@ -166,11 +310,13 @@ static __always_inline __u32 flow_hash(const struct flow *f)
 {
 	__u32 h = 0x9747b28c, w;
 
+	/* struct flow is 4-byte aligned; saying so makes these word loads. Byte-wise, clang
+	 * loads and spills all 32 address bytes, which alone nearly fills handle_new's frame. */
 #pragma unroll
 	for (int i = 0; i < 16; i += 4) {
-		__builtin_memcpy(&w, f->saddr + i, 4);
+		__builtin_memcpy(&w, __builtin_assume_aligned(f->saddr + i, 4), 4);
 		h = mix(h, w);
-		__builtin_memcpy(&w, f->daddr + i, 4);
+		__builtin_memcpy(&w, __builtin_assume_aligned(f->daddr + i, 4), 4);
 		h = mix(h, w);
 	}
 	h = mix(h, ((__u32)f->sport << 16) | f->dport);
@@ -217,6 +363,35 @@ static __always_inline int drop(__u32 service_id, __u32 reason)
 	return TC_ACT_SHOT;
 }
 
+/* A later fragment holds no L4 header: only the address (and the IPv4 header checksum)
+ * changes. The L4 checksum, in the first fragment, already covers the whole datagram's new
+ * pseudo-header, because the first fragment was rewritten with the same addresses. */
+static __always_inline int rewrite_l3_only(struct __sk_buff *skb, const struct flow *f, int dst,
+					   const __u8 *new_ip)
+{
+	const __u8 *old_ip = dst ? f->daddr : f->saddr;
+
+	if (f->family == FERRULE_AF_INET) {
+		__u32 ip_off = f->l3_off + (dst ? offsetof(struct iphdr, daddr)
+					       : offsetof(struct iphdr, saddr));
+		__be32 old4, new4;
+
+		__builtin_memcpy(&old4, old_ip, 4);
+		__builtin_memcpy(&new4, new_ip, 4);
+		if (bpf_l3_csum_replace(skb, f->l3_off + offsetof(struct iphdr, check), old4, new4,
+					4) ||
+		    bpf_skb_store_bytes(skb, ip_off, &new4, 4, 0))
+			return -1;
+		return 0;
+	}
+	return bpf_skb_store_bytes(skb,
+				   f->l3_off + (dst ? offsetof(struct ipv6hdr, daddr)
+						    : offsetof(struct ipv6hdr, saddr)),
+				   (void *)new_ip, 16, 0)
+		       ? -1
+		       : 0;
+}
+
 /* Rewrites the destination (dst != 0) or source address and port, fixing the IPv4 header
  * checksum and the L4 checksum (whose pseudo-header covers the addresses). */
 static __always_inline int rewrite(struct __sk_buff *skb, const struct flow *f, int dst,
@@ -227,6 +402,8 @@ static __always_inline int rewrite(struct __sk_buff *skb, const struct flow *f, 
 	__be16 old_port = dst ? f->dport : f->sport;
 	const __u8 *old_ip = dst ? f->daddr : f->saddr;
 
+	if (f->l3_only)
+		return rewrite_l3_only(skb, f, dst, new_ip);
 	/* A zero UDP checksum means "none" (IPv4 only): keep it zero, never compute one. */
 	if (f->proto == IPPROTO_UDP)
 		l4_flags |= BPF_F_MARK_MANGLED_0;
@@ -317,15 +494,24 @@ static __attribute__((noinline)) int handle_new(struct __sk_buff *skb, const str
 	struct lb_ct_value orig = {}, reply = {};
 	struct lb_node_addr *node = 0;
 	struct lb_backend *be;
+	struct lb_maglev_row *row;
 	__u32 slot, hash, *backend_id;
 	int snat, claimed = 0;
 
 	if (svc->backend_count == 0 || service_id >= LB_MAX_SERVICES)
 		return drop(service_id, no_backend);
 	hash = flow_hash(f);
-	slot = service_id * LB_MAGLEV_M + hash % LB_MAGLEV_M;
-	backend_id = bpf_map_lookup_elem(&lb_maglev, &slot);
-	if (!backend_id || *backend_id == 0)
+	row = bpf_map_lookup_elem(&lb_maglev, &service_id);
+	if (!row)
+		return drop(service_id, no_backend);
+	slot = hash % LB_MAGLEV_M;
+	/* The verifier cannot bound a modulo result; the empty asm keeps clang from proving the
+	 * check redundant and dropping it. */
+	asm volatile("" : "+r"(slot));
+	if (slot >= LB_MAGLEV_M)
+		return drop(service_id, no_backend);
+	backend_id = &row->backends[slot];
+	if (*backend_id == 0)
 		return drop(service_id, no_backend);
 	be = bpf_map_lookup_elem(&lb_backends, backend_id);
 	if (!be || be->family != f->family)
@@ -450,14 +636,48 @@ static __always_inline int same_addr(const __u8 *a, const __u8 *b)
 	return diff == 0;
 }
 
+/* Where an ICMP error's headers are; the *_off fields are absolute skb offsets. */
+struct icmp_layout {
+	__u32 l3, inner, inner_l4, csum_off;
+	__u32 saddr_off, daddr_off, in_saddr_off, in_daddr_off;
+	__u8 family;
+};
+
+/* Translates one endpoint of the quoted packet, its source (quoted_dst == 0) or destination,
+ * and the outer address mirroring it when `outer_match`: the error travels the other way, so
+ * the quoted source's counterpart is the outer destination and vice versa. */
+static __always_inline int icmp_translate_endpoint(struct __sk_buff *skb,
+						   const struct icmp_layout *l, int quoted_dst,
+						   int outer_match, const __u8 *old_ip,
+						   __be16 old_port, const __u8 *new_ip,
+						   __be16 new_port)
+{
+	if (icmp_rewrite_addr(skb, l->family, l->inner,
+			      quoted_dst ? l->in_daddr_off : l->in_saddr_off, l->csum_off, 0, old_ip,
+			      new_ip) ||
+	    /* The quoted port is covered by the ICMP checksum (not a pseudo-header field). */
+	    bpf_l4_csum_replace(skb, l->csum_off, old_port, new_port, 2) ||
+	    bpf_skb_store_bytes(skb, l->inner_l4 + (quoted_dst ? 2 : 0), &new_port, 2, 0))
+		return -1;
+	if (outer_match && icmp_rewrite_addr(skb, l->family, l->l3,
+					     quoted_dst ? l->saddr_off : l->daddr_off, l->csum_off,
+					     1, old_ip, new_ip))
+		return -1;
+	return 0;
+}
+
 /* An ICMP error about a tracked flow (RFC 1812 / 4443 quote the offending packet's headers):
  * translate the quoted packet, and the outer address where it is the translated endpoint, so
  * the error reaches the socket that sent the original packet. Two cases, told apart by the
  * conntrack entry the reversed quoted tuple finds:
  *  - LB_CT_F_REPLY: an error from the backend side about client→backend; the quoted
  *    destination (backend) becomes the VIP, and so does the outer source if the backend sent it.
+ *    With SNAT the quoted source (node:snat_port) also becomes the client, and so does the
+ *    outer destination (the node), so the error goes on to the client.
  *  - original: an error from the client side about VIP→client replies; the quoted source (VIP)
- *    becomes the backend, and so does the outer destination.
+ *    becomes the backend, and so does the outer destination. With SNAT the quoted destination
+ *    (the client) also becomes node:snat_port, and so does the outer source if the client
+ *    sent it: the backend only ever talked to the node.
  * The quoted L4 checksum is left as is: ICMP only guarantees 8 quoted L4 bytes, and receivers
  * match errors to sockets by addresses and ports. */
 static __attribute__((noinline)) int handle_icmp_error(struct __sk_buff *skb)
@@ -465,16 +685,17 @@ static __attribute__((noinline)) int handle_icmp_error(struct __sk_buff *skb)
 	void *data = (void *)(long)skb->data;
 	void *data_end = (void *)(long)skb->data_end;
 	struct ethhdr *eth = data;
+	struct icmp_layout l = {};
 	struct lb_ct_key key = {};
 	struct lb_ct_value *ct;
-	__u32 l3 = sizeof(*eth), icmp, inner, inner_l4, csum_off, saddr_off, daddr_off;
-	__u32 in_saddr_off, in_daddr_off;
-	__u8 family, *outer_src, *outer_dst, *in_src, *in_dst;
+	__u8 *outer_src, *outer_dst, *in_src, *in_dst;
 	__be16 *ports;
-	__u8 nat_ip[16], old_ip[16] = {}, outer_old[16] = {};
-	__be16 nat_port, old_port;
-	int reply, outer_match;
+	__u8 nat_ip[16], snat_ip[16], out_src[16] = {}, out_dst[16] = {};
+	__be16 nat_port, snat_port, q_sport, q_dport;
+	__u32 service_id;
+	int reply, snat, src_match, dst_match;
 
+	l.l3 = sizeof(*eth);
 	if ((void *)(eth + 1) > data_end)
 		return TC_ACT_OK;
 	if (eth->h_proto == bpf_htons(ETH_P_IP)) {
@@ -484,12 +705,12 @@ static __attribute__((noinline)) int handle_icmp_error(struct __sk_buff *skb)
 		if ((void *)(ip + 1) > data_end || ip->version != 4 || ip->ihl < 5 ||
 		    ip->protocol != IPPROTO_ICMP || (ip->frag_off & bpf_htons(IP_MF | IP_OFFSET)))
 			return TC_ACT_OK;
-		icmp = l3 + ip->ihl * 4;
-		if (icmp > l3 + 60)
+		l.csum_off = l.l3 + ip->ihl * 4; /* the ICMP header for now */
+		if (l.csum_off > l.l3 + 60)
 			return TC_ACT_OK;
 		/* `in` derived from `type` so one bounds check covers both for the verifier. */
-		type = data + icmp;
-		inner = icmp + ICMP_HDR_LEN;
+		type = data + l.csum_off;
+		l.inner = l.csum_off + ICMP_HDR_LEN;
 		in = (void *)(type + ICMP_HDR_LEN);
 		if ((void *)(in + 1) > data_end)
 			return TC_ACT_OK;
@@ -499,95 +720,99 @@ static __attribute__((noinline)) int handle_icmp_error(struct __sk_buff *skb)
 		if (in->version != 4 || in->ihl < 5 ||
 		    (in->protocol != IPPROTO_TCP && in->protocol != IPPROTO_UDP))
 			return TC_ACT_OK;
-		inner_l4 = inner + in->ihl * 4;
-		if (inner_l4 > inner + 60)
+		l.inner_l4 = l.inner + in->ihl * 4;
+		if (l.inner_l4 > l.inner + 60)
 			return TC_ACT_OK;
-		family = FERRULE_AF_INET;
+		l.family = FERRULE_AF_INET;
 		key.proto = in->protocol;
 		outer_src = (__u8 *)&ip->saddr;
 		outer_dst = (__u8 *)&ip->daddr;
 		in_src = (__u8 *)&in->saddr;
 		in_dst = (__u8 *)&in->daddr;
-		saddr_off = l3 + offsetof(struct iphdr, saddr);
-		daddr_off = l3 + offsetof(struct iphdr, daddr);
-		in_saddr_off = inner + offsetof(struct iphdr, saddr);
-		in_daddr_off = inner + offsetof(struct iphdr, daddr);
+		l.saddr_off = l.l3 + offsetof(struct iphdr, saddr);
+		l.daddr_off = l.l3 + offsetof(struct iphdr, daddr);
+		l.in_saddr_off = l.inner + offsetof(struct iphdr, saddr);
+		l.in_daddr_off = l.inner + offsetof(struct iphdr, daddr);
 	} else if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
 		struct ipv6hdr *ip6 = (void *)(eth + 1), *in;
 		__u8 *type;
 
-		icmp = l3 + sizeof(*ip6);
-		inner = icmp + ICMP_HDR_LEN;
-		in = data + inner;
+		l.csum_off = l.l3 + sizeof(*ip6);
+		l.inner = l.csum_off + ICMP_HDR_LEN;
+		in = data + l.inner;
 		if ((void *)(in + 1) > data_end || ip6->version != 6 ||
 		    ip6->nexthdr != IPPROTO_ICMPV6)
 			return TC_ACT_OK;
-		type = data + icmp;
+		type = data + l.csum_off;
 		if (*type < ICMPV6_DEST_UNREACH || *type > ICMPV6_PARAMPROB)
 			return TC_ACT_OK;
 		if (in->version != 6 || (in->nexthdr != IPPROTO_TCP && in->nexthdr != IPPROTO_UDP))
 			return TC_ACT_OK;
-		inner_l4 = inner + sizeof(*in);
-		family = FERRULE_AF_INET6;
+		l.inner_l4 = l.inner + sizeof(*in);
+		l.family = FERRULE_AF_INET6;
 		key.proto = in->nexthdr;
 		outer_src = ip6->saddr.in6_u.u6_addr8;
 		outer_dst = ip6->daddr.in6_u.u6_addr8;
 		in_src = in->saddr.in6_u.u6_addr8;
 		in_dst = in->daddr.in6_u.u6_addr8;
-		saddr_off = l3 + offsetof(struct ipv6hdr, saddr);
-		daddr_off = l3 + offsetof(struct ipv6hdr, daddr);
-		in_saddr_off = inner + offsetof(struct ipv6hdr, saddr);
-		in_daddr_off = inner + offsetof(struct ipv6hdr, daddr);
+		l.saddr_off = l.l3 + offsetof(struct ipv6hdr, saddr);
+		l.daddr_off = l.l3 + offsetof(struct ipv6hdr, daddr);
+		l.in_saddr_off = l.inner + offsetof(struct ipv6hdr, saddr);
+		l.in_daddr_off = l.inner + offsetof(struct ipv6hdr, daddr);
 	} else {
 		return TC_ACT_OK;
 	}
-	ports = data + inner_l4;
+	l.csum_off += 2;
+	ports = data + l.inner_l4;
 	if ((void *)(ports + 2) > data_end)
 		return TC_ACT_OK;
 
 	/* The quoted packet travelled the other way: reverse it to find the tracked flow. */
-	key.family = family;
-	if (family == FERRULE_AF_INET) {
+	key.family = l.family;
+	if (l.family == FERRULE_AF_INET) {
 		__builtin_memcpy(key.saddr, in_dst, 4);
 		__builtin_memcpy(key.daddr, in_src, 4);
+		__builtin_memcpy(out_src, outer_src, 4);
+		__builtin_memcpy(out_dst, outer_dst, 4);
 	} else {
 		__builtin_memcpy(key.saddr, in_dst, 16);
 		__builtin_memcpy(key.daddr, in_src, 16);
+		__builtin_memcpy(out_src, outer_src, 16);
+		__builtin_memcpy(out_dst, outer_dst, 16);
 	}
-	key.sport = ports[1];
-	key.dport = ports[0];
+	q_sport = ports[0];
+	q_dport = ports[1];
+	key.sport = q_dport;
+	key.dport = q_sport;
 	ct = bpf_map_lookup_elem(&lb_conntrack, &key);
 	if (!ct)
 		return TC_ACT_OK;
-	/* SNATed flows would need the quoted source and outer destination rewritten as well;
-	 * not implemented, so their errors pass untranslated (and reach the node, not the client). */
-	if (ct->flags & LB_CT_F_SNAT)
-		return TC_ACT_OK;
 	reply = ct->flags & LB_CT_F_REPLY;
+	snat = ct->flags & LB_CT_F_SNAT;
 	__builtin_memcpy(nat_ip, ct->nat_ip, 16);
+	__builtin_memcpy(snat_ip, ct->snat_ip, 16);
 	nat_port = ct->nat_port;
+	snat_port = ct->snat_port;
+	service_id = ct->service_id;
 	ct->last_seen_ns = bpf_ktime_get_ns();
 
-	/* key.saddr is the quoted destination, key.daddr the quoted source. */
-	__builtin_memcpy(old_ip, reply ? key.saddr : key.daddr, 16);
-	old_port = reply ? ports[1] : ports[0];
-	if (family == FERRULE_AF_INET)
-		__builtin_memcpy(outer_old, reply ? outer_src : outer_dst, 4);
-	else
-		__builtin_memcpy(outer_old, reply ? outer_src : outer_dst, 16);
-	outer_match = same_addr(outer_old, old_ip);
-	csum_off = icmp + 2;
+	/* key.saddr is the quoted destination, key.daddr the quoted source; each is mirrored by
+	 * the opposite outer address. */
+	dst_match = same_addr(out_src, key.saddr);
+	src_match = same_addr(out_dst, key.daddr);
 
-	/* Packet pointers are invalid after the first helper that writes the skb. */
-	if (icmp_rewrite_addr(skb, family, inner, reply ? in_daddr_off : in_saddr_off, csum_off,
-			      0, old_ip, nat_ip) ||
-	    bpf_l4_csum_replace(skb, csum_off, old_port, nat_port, 2) ||
-	    bpf_skb_store_bytes(skb, inner_l4 + (reply ? 2 : 0), &nat_port, 2, 0))
-		return drop(ct->service_id, FERRULE_DROP_MALFORMED);
-	if (outer_match && icmp_rewrite_addr(skb, family, l3, reply ? saddr_off : daddr_off,
-					     csum_off, 1, old_ip, nat_ip))
-		return drop(ct->service_id, FERRULE_DROP_MALFORMED);
-	count(ct->service_id, skb->len, ct->service_id < LB_MAX_SERVICES);
+	/* Packet pointers are invalid after the first helper that writes the skb. The entry's
+	 * nat side is the quoted destination for a reply entry, the source for an original one;
+	 * with SNAT its snat side is the other endpoint. */
+	if (icmp_translate_endpoint(skb, &l, reply, reply ? dst_match : src_match,
+				    reply ? key.saddr : key.daddr, reply ? q_dport : q_sport, nat_ip,
+				    nat_port))
+		return drop(service_id, FERRULE_DROP_MALFORMED);
+	if (snat && icmp_translate_endpoint(skb, &l, !reply, reply ? src_match : dst_match,
+					    reply ? key.daddr : key.saddr,
+					    reply ? q_sport : q_dport, snat_ip, snat_port))
+		return drop(service_id, FERRULE_DROP_MALFORMED);
+	count(service_id, skb->len, service_id < LB_MAX_SERVICES);
 	return TC_ACT_OK;
 }
 
@@ -616,8 +841,14 @@ int lb_ingress(struct __sk_buff *skb)
 	struct lb_service *svc;
 	int verdict;
 
-	if (parse_flow(skb, &f))
+	switch (parse_flow(skb, &f)) {
+	case PARSE_FLOW:
+		break;
+	case PARSE_UNTRACKED:
+		return TC_ACT_OK;
+	default:
 		return handle_icmp_error(skb);
+	}
 	verdict = handle_known_flow(skb, &f);
 	if (verdict >= 0)
 		return verdict;

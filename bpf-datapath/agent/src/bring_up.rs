@@ -25,6 +25,9 @@ pub fn bring_up(
         });
     }
     let mut datapath = Datapath::load(pins)?;
+    for replaced in datapath.replaced_pins() {
+        tracing::warn!(map = %replaced.map, "{replaced}");
+    }
     datapath.write_interfaces(&interfaces)?;
     let mut out = Vec::with_capacity(interfaces.len());
     for interface in interfaces {

@@ -19,7 +19,7 @@ use ferrule_bpf_loader::model::{BackendAddr, BackendId, MaglevTable};
 pub struct MaglevTableSize(u32);
 
 impl MaglevTableSize {
-    /// The datapath's row size, `LB_MAGLEV_M` of abi.h (1021): the flat `lb_maglev` array fixes
+    /// The datapath's row size, `LB_MAGLEV_M` of abi.h (1021): the `lb_maglev` row struct fixes
     /// M at compile time, so the agent must fill rows of exactly this size. The paper wants
     /// M ≫ N (M ≥ 100·N keeps imbalance near 1%); 1021 suits services of up to ~10 backends at
     /// 4 KiB per service, where Cilium's default of 16381 would need 64 KiB per service. Larger

@@ -4,9 +4,11 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use ferrule_bpf_common::Program;
 use ferrule_bpf_loader::DatapathMaps;
 use ferrule_bpf_loader::model::{
-    BackendAddr, BackendId, Frontend, ResponderKey, ServiceCounters, ServiceId, TrafficPolicy,
+    BackendAddr, BackendId, DropCounts, Frontend, ProgramCounters, ResponderKey, ServiceCounters,
+    ServiceId, TrafficPolicy,
 };
 use serde::Serialize;
 
@@ -30,6 +32,13 @@ pub struct BackendRow {
     pub remote: bool,
 }
 
+/// One program's totals: packets (the L2 responder: replies sent), bytes, drops by reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProgramRow {
+    pub program: &'static str,
+    pub counters: ProgramCounters,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ResponderRow {
     pub ifindex: u32,
@@ -50,6 +59,8 @@ pub struct StateReport {
     pub services: Vec<ServiceRow>,
     pub backends: Vec<BackendRow>,
     pub responders: Vec<ResponderRow>,
+    /// Empty unless [`StateReport::with_programs`] added them.
+    pub programs: Vec<ProgramRow>,
 }
 
 impl StateReport {
@@ -103,7 +114,21 @@ impl StateReport {
             services,
             backends,
             responders,
+            programs: Vec::new(),
         })
+    }
+
+    /// Adds the per-program counters (read from their own map, see
+    /// [`ferrule_bpf_loader::kernel::program_counters`]).
+    pub fn with_programs(mut self, programs: Vec<(Program, ProgramCounters)>) -> Self {
+        self.programs = programs
+            .into_iter()
+            .map(|(program, counters)| ProgramRow {
+                program: program.label(),
+                counters,
+            })
+            .collect();
+        self
     }
 
     /// The report in the chosen format, ending in a newline.
@@ -132,7 +157,7 @@ impl StateReport {
                     join_ids(&s.backends),
                     s.counters.packets.to_string(),
                     s.counters.bytes.to_string(),
-                    s.counters.drops.to_string(),
+                    drops_cell(&s.counters.drops),
                 ]
             })
             .collect();
@@ -158,7 +183,7 @@ impl StateReport {
                 ]
             })
             .collect();
-        [
+        let tables = [
             table(
                 &[
                     "ID",
@@ -174,8 +199,35 @@ impl StateReport {
             ),
             table(&["BACKEND", "ADDRESS", "LOCATION"], backends),
             table(&["IFINDEX", "RESPONDS FOR", "RESPONSES"], responders),
-        ]
-        .join("\n")
+        ];
+        let mut out = tables.join("\n");
+        if !self.programs.is_empty() {
+            let programs = self
+                .programs
+                .iter()
+                .map(|p| {
+                    vec![
+                        p.program.to_string(),
+                        p.counters.packets.to_string(),
+                        p.counters.bytes.to_string(),
+                        drops_cell(&p.counters.drops),
+                    ]
+                })
+                .collect();
+            out.push('\n');
+            out.push_str(&table(&["PROGRAM", "PACKETS", "BYTES", "DROPS"], programs));
+        }
+        out
+    }
+}
+
+/// The total, then the reasons that occurred: `5 (no_backend=1,no_local_backend=4)`.
+fn drops_cell(drops: &DropCounts) -> String {
+    let reasons: Vec<String> = drops.nonzero().map(|(r, n)| format!("{r}={n}")).collect();
+    if reasons.is_empty() {
+        drops.total().to_string()
+    } else {
+        format!("{} ({})", drops.total(), reasons.join(","))
     }
 }
 

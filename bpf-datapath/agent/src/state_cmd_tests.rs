@@ -71,7 +71,7 @@ fn maps() -> InMemoryMaps {
         ServiceCounters {
             packets: 10,
             bytes: 1500,
-            drops: 0,
+            drops: DropCounts::default(),
         },
     );
     maps.set_service_counters(
@@ -79,7 +79,7 @@ fn maps() -> InMemoryMaps {
         ServiceCounters {
             packets: 4,
             bytes: 300,
-            drops: 4,
+            drops: DropCounts([0, 3, 0, 0, 0, 0, 0, 1]),
         },
     );
     maps.set_responder_counters(responder, ResponderCounters { responses: 7 });
@@ -95,7 +95,7 @@ fn table_output_lists_services_backends_and_responders() {
 const GOLDEN_TABLE: &str = "\
 ID  FRONTEND               POLICY   BACKENDS  BACKEND IDS  PACKETS  BYTES  DROPS
 1   192.0.2.10:80/TCP      Cluster  2         1,2          10       1500   0
-2   [2001:db8::10]:53/UDP  Local    0         -            4        300    4
+2   [2001:db8::10]:53/UDP  Local    0         -            4        300    4 (no_backend=3,snat_ports_exhausted=1)
 
 BACKEND  ADDRESS        LOCATION
 1        10.0.0.1:8080  local
@@ -118,10 +118,13 @@ fn json_output_has_the_same_rows() {
             "policy": "Cluster",
             "backend_count": 2,
             "backends": [1, 2],
-            "counters": {"packets": 10, "bytes": 1500, "drops": 0}
+            "counters": {"packets": 10, "bytes": 1500, "drops": {}}
         })
     );
-    assert_eq!(json["services"][1]["counters"]["drops"], 4);
+    assert_eq!(
+        json["services"][1]["counters"]["drops"],
+        serde_json::json!({"no_backend": 3, "snat_ports_exhausted": 1})
+    );
     assert_eq!(json["services"][1]["backends"], serde_json::json!([]));
     assert_eq!(
         json["backends"][1],
@@ -147,6 +150,34 @@ fn empty_maps_print_headers_only() {
     );
     assert_eq!(
         report.to_json().expect("renders"),
-        "{\n  \"services\": [],\n  \"backends\": [],\n  \"responders\": []\n}"
+        "{\n  \"services\": [],\n  \"backends\": [],\n  \"responders\": [],\n  \"programs\": []\n}"
     );
+}
+
+#[test]
+fn program_counters_get_their_own_table_with_drop_reasons() {
+    let lb = ProgramCounters {
+        packets: 12,
+        bytes: 900,
+        drops: DropCounts([0, 0, 2, 0, 0, 5, 0, 0]),
+    };
+    let report = StateReport::read(&InMemoryMaps::default())
+        .expect("read")
+        .with_programs(vec![
+            (Program::L2Responder, ProgramCounters::default()),
+            (Program::Lb, lb),
+        ]);
+    let table = report.to_table();
+    assert!(
+        table.ends_with(
+            "PROGRAM       PACKETS  BYTES  DROPS\n\
+             l2_responder  0        0      0\n\
+             lb            12       900    7 (no_local_backend=2,fragment=5)\n"
+        ),
+        "{table}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&report.to_json().expect("renders")).expect("valid JSON");
+    assert_eq!(json["programs"][1]["program"], "lb");
+    assert_eq!(json["programs"][1]["counters"]["drops"]["fragment"], 5);
 }

@@ -3,12 +3,11 @@
 
 use std::process::Command;
 
-use aya::Ebpf;
-use aya::maps::Map;
-use ferrule_bpf_common::{LB_MAGLEV_M, map_names};
+use ferrule_bpf_common::LB_MAGLEV_M;
 use ferrule_bpf_loader::DatapathMaps;
 use ferrule_bpf_loader::MapOp;
-use ferrule_bpf_loader::kernel::{KernelMapSet, KernelMaps};
+use ferrule_bpf_loader::datapath::{Datapath, PinLayout};
+use ferrule_bpf_loader::kernel::KernelMaps;
 use ferrule_bpf_loader::model::{
     Backend, BackendAddr, BackendId, Frontend, MaglevTable, Protocol, ResponderKey, ServiceEntry,
     ServiceId, TrafficPolicy,
@@ -52,36 +51,15 @@ fn state(dir: &std::path::Path, args: &[&str]) -> String {
 #[test]
 fn state_prints_the_pinned_maps_as_table_and_json() {
     require_root();
-    let mut lb = Ebpf::load(ferrule_bpf_programs::LB).expect("lb object loads");
-    let mut l2 = Ebpf::load(ferrule_bpf_programs::L2_RESPONDER).expect("l2 object loads");
-    let take = |ebpf: &mut Ebpf, name: &str| -> Map {
-        ebpf.take_map(name)
-            .unwrap_or_else(|| panic!("map {name} in the object"))
-    };
     let pins = PinDir(std::path::PathBuf::from(format!(
         "/sys/fs/bpf/ferrule-state-test-{}",
         std::process::id()
     )));
-    // `state --pin-dir D` reads the maps from D/maps, where the loader pins them.
-    let maps_dir = pins.0.join("maps");
-    std::fs::create_dir_all(&maps_dir).expect("bpffs is mounted at /sys/fs/bpf");
-    let set = KernelMapSet {
-        frontends: take(&mut lb, map_names::LB_FRONTENDS),
-        backends: take(&mut lb, map_names::LB_BACKENDS),
-        maglev: take(&mut lb, map_names::LB_MAGLEV),
-        service_counters: take(&mut lb, map_names::LB_SERVICE_COUNTERS),
-        responders: take(&mut l2, map_names::L2_RESPONDER),
-    };
-    for (map, name) in [
-        (&set.frontends, map_names::LB_FRONTENDS),
-        (&set.backends, map_names::LB_BACKENDS),
-        (&set.maglev, map_names::LB_MAGLEV),
-        (&set.service_counters, map_names::LB_SERVICE_COUNTERS),
-        (&set.responders, map_names::L2_RESPONDER),
-    ] {
-        map.pin(maps_dir.join(name)).expect("map pins");
-    }
-    let mut maps = KernelMaps::new(set).expect("maps match the ABI");
+    // Pinned exactly as the run mode pins them; `state --pin-dir D` reads D/maps.
+    let layout = PinLayout::new(&pins.0);
+    let datapath = Datapath::load(&layout).expect("the datapath loads and pins its maps");
+    drop(datapath);
+    let mut maps = KernelMaps::open_pinned(&layout.maps_dir()).expect("pinned maps open");
     let backend = Backend {
         addr: BackendAddr {
             addr: "10.0.0.1".parse().expect("ip"),
@@ -121,12 +99,17 @@ fn state_prints_the_pinned_maps_as_table_and_json() {
         "table lists the frontend:\n{table}"
     );
     assert!(table.contains("10.0.0.1:8080  local"), "{table}");
+    assert!(
+        table.contains("PROGRAM       PACKETS  BYTES  DROPS\nl2_responder  0"),
+        "per-program counters are listed:\n{table}"
+    );
 
     let json: serde_json::Value =
         serde_json::from_str(&state(&pins.0, &["-o", "json"])).expect("valid JSON");
     assert_eq!(json["services"][0]["policy"], "Local");
     assert_eq!(json["services"][0]["backends"], serde_json::json!([1]));
     assert_eq!(json["responders"][0]["addr"], "192.0.2.10");
+    assert_eq!(json["programs"][1]["program"], "lb");
 }
 
 #[test]

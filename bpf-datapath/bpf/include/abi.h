@@ -111,13 +111,21 @@ FERRULE_ABI_OFFSET(lb_backend, port, 16);
 FERRULE_ABI_OFFSET(lb_backend, family, 18);
 FERRULE_ABI_OFFSET(lb_backend, flags, 19);
 
-/* Map `lb_maglev` (ARRAY of __u32 backend ids): one flat array, the row of service `id` is
- * entries [id * LB_MAGLEV_M, (id + 1) * LB_MAGLEV_M). Flat rather than array-of-maps so the
- * agent updates one map and 5.15 kernels need no inner-map templates. M is prime (Maglev needs
- * it for its permutations) and ~100x a typical backend count, which keeps load imbalance near
- * 1%; 1021 x 4096 services x 4 bytes = 16 MiB of kernel memory. */
+/* Map `lb_maglev` (HASH, BPF_F_NO_PREALLOC): service id → that service's Maglev row, one
+ * backend id per slot. A row per entry means the agent replaces a service's whole table with
+ * one atomic update (a flow never sees half an old and half a new table) and kernel memory
+ * grows with the services that exist (4 KiB each), not with LB_MAX_SERVICES. M is prime
+ * (Maglev needs it for its permutations) and ~100x a typical backend count, which keeps load
+ * imbalance near 1%. */
 #define LB_MAGLEV_M 1021
-#define LB_MAX_SERVICES 4096
+#define LB_MAX_SERVICES 16384
+
+struct lb_maglev_row {
+	__u32 backends[LB_MAGLEV_M];
+};
+FERRULE_ABI_SIZE(lb_maglev_row, 4084);
+FERRULE_ABI_OFFSET(lb_maglev_row, backends, 0);
+
 #define LB_MAX_BACKENDS 65536
 
 /* Map `lb_conntrack` (LRU_HASH): key is the flow as it arrives (client → VIP for the original
@@ -190,6 +198,43 @@ FERRULE_ABI_OFFSET(lb_node_addr, ip, 0);
 
 #define LB_CONNTRACK_MAX_ENTRIES 262144
 
+/* Map `lb_frags` (LRU_HASH): the ports of fragmented datagrams. Only the first fragment
+ * carries the L4 header, so it records its ports here and later fragments of the same
+ * datagram (same addresses, identification and protocol) look them up to follow its flow. */
+struct lb_frag_key {
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u32 id;    /* host order: IPv4 16-bit identification, IPv6 fragment header's 32 bits */
+	__u8 proto;  /* IPv4 protocol; IPv6 the fragment header's next header */
+	__u8 family;
+	__u8 pad[2];
+};
+FERRULE_ABI_SIZE(lb_frag_key, 40);
+FERRULE_ABI_OFFSET(lb_frag_key, saddr, 0);
+FERRULE_ABI_OFFSET(lb_frag_key, daddr, 16);
+FERRULE_ABI_OFFSET(lb_frag_key, id, 32);
+FERRULE_ABI_OFFSET(lb_frag_key, proto, 36);
+FERRULE_ABI_OFFSET(lb_frag_key, family, 37);
+FERRULE_ABI_OFFSET(lb_frag_key, pad, 38);
+
+/* Value of `lb_frags`. `proto` is the L4 protocol, which for IPv6 can differ from the key's
+ * (extension headers between the fragment header and L4 are in the first fragment only). */
+struct lb_frag_value {
+	__u16 sport; /* be */
+	__u16 dport; /* be */
+	__u8 proto;
+	__u8 pad[3];
+};
+FERRULE_ABI_SIZE(lb_frag_value, 8);
+FERRULE_ABI_OFFSET(lb_frag_value, sport, 0);
+FERRULE_ABI_OFFSET(lb_frag_value, dport, 2);
+FERRULE_ABI_OFFSET(lb_frag_value, proto, 4);
+FERRULE_ABI_OFFSET(lb_frag_value, pad, 5);
+
+/* Datagrams in reassembly at once; entries are tiny, and LRU eviction only costs the later
+ * fragments of the oldest datagrams their translation. */
+#define LB_FRAGS_MAX_ENTRIES 8192
+
 /* ---------------------------------------------------------------- counters ---------------- */
 
 /* Drop reasons, an index into ferrule_counters.drops. Append only: the agent reports by index. */
@@ -199,7 +244,7 @@ enum ferrule_drop_reason {
 	FERRULE_DROP_NO_LOCAL_BACKEND = 2, /* eTP Local and no backend on this node */
 	FERRULE_DROP_NO_IFMAC = 3,      /* responder entry exists but the interface MAC is unknown */
 	FERRULE_DROP_CT_FULL = 4,       /* conntrack insert failed */
-	FERRULE_DROP_FRAGMENT = 5,      /* reserved: lb passes fragments today (not balanced) */
+	FERRULE_DROP_FRAGMENT = 5,      /* later fragment whose first was not seen: passed as is */
 	FERRULE_DROP_NO_NODE_ADDR = 6,  /* SNAT needed but lb_node_addrs has no address */
 	FERRULE_DROP_SNAT_PORTS = 7,    /* every SNAT port tried is in use */
 	FERRULE_DROP_REASONS = 8,       /* array size; room for new reasons without an ABI change */
@@ -208,7 +253,8 @@ enum ferrule_drop_reason {
 /* Value of `prog_counters` (PERCPU_ARRAY indexed by enum ferrule_program) and of
  * `lb_service_counters` (PERCPU_ARRAY indexed by service id). Per-CPU so the hot path never
  * contends; userspace sums the CPUs. For the L2 responder "packets"/"bytes" are replies sent;
- * FERRULE_DROP_NO_IFMAC is counted there even though the frame is passed, not dropped. */
+ * FERRULE_DROP_NO_IFMAC is counted there even though the frame is passed, not dropped, and so
+ * is the lb's FERRULE_DROP_FRAGMENT (program counters only: no service is known). */
 struct ferrule_counters {
 	__u64 packets;
 	__u64 bytes;

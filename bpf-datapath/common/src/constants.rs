@@ -12,9 +12,9 @@ pub const FERRULE_L2_IFMAC_MAX_ENTRIES: u32 = 256;
 pub const LB_SERVICE_F_ETP_LOCAL: u16 = 1 << 0;
 /// `lb_backend.flags`: the backend runs on this node.
 pub const LB_BACKEND_F_NODE_LOCAL: u8 = 1 << 0;
-/// Slots per service row of the flat `lb_maglev` array (prime).
+/// Slots of a service's `lb_maglev` row (prime).
 pub const LB_MAGLEV_M: u32 = 1021;
-pub const LB_MAX_SERVICES: u32 = 4096;
+pub const LB_MAX_SERVICES: u32 = 16384;
 pub const LB_MAX_BACKENDS: u32 = 65536;
 /// `lb_ct_value.flags`: entry translates the reply direction.
 pub const LB_CT_F_REPLY: u8 = 1 << 0;
@@ -29,6 +29,7 @@ pub const LB_SNAT_PORT_TRIES: u32 = 4;
 pub const LB_SNAT_PORT_MIN: u32 = 32768;
 pub const LB_SNAT_PORT_RANGE: u32 = 28232;
 pub const LB_CONNTRACK_MAX_ENTRIES: u32 = 262_144;
+pub const LB_FRAGS_MAX_ENTRIES: u32 = 8192;
 
 pub const FERRULE_DROP_MALFORMED: u32 = 0;
 pub const FERRULE_DROP_NO_BACKEND: u32 = 1;
@@ -57,6 +58,7 @@ pub mod map_names {
     pub const LB_CONNTRACK: &str = "lb_conntrack";
     pub const LB_SERVICE_COUNTERS: &str = "lb_service_counters";
     pub const LB_NODE_ADDRS: &str = "lb_node_addrs";
+    pub const LB_FRAGS: &str = "lb_frags";
 }
 
 /// Every constant above with its C name, for the ABI test. Values widened to u64.
@@ -85,6 +87,7 @@ pub const ABI_CONSTANTS: &[(&str, u64)] = &[
     ("LB_SNAT_PORT_MIN", LB_SNAT_PORT_MIN as u64),
     ("LB_SNAT_PORT_RANGE", LB_SNAT_PORT_RANGE as u64),
     ("LB_CONNTRACK_MAX_ENTRIES", LB_CONNTRACK_MAX_ENTRIES as u64),
+    ("LB_FRAGS_MAX_ENTRIES", LB_FRAGS_MAX_ENTRIES as u64),
     ("FERRULE_DROP_MALFORMED", FERRULE_DROP_MALFORMED as u64),
     ("FERRULE_DROP_NO_BACKEND", FERRULE_DROP_NO_BACKEND as u64),
     (

@@ -50,6 +50,18 @@ pub enum DropReason {
 }
 
 impl DropReason {
+    /// Every reason, in index order.
+    pub const ALL: [DropReason; 8] = [
+        Self::Malformed,
+        Self::NoBackend,
+        Self::NoLocalBackend,
+        Self::NoIfMac,
+        Self::CtFull,
+        Self::Fragment,
+        Self::NoNodeAddr,
+        Self::SnatPorts,
+    ];
+
     /// Fixed label for metrics.
     pub fn label(self) -> &'static str {
         match self {
@@ -61,6 +73,18 @@ impl DropReason {
             Self::Fragment => "fragment",
             Self::NoNodeAddr => "no_node_address",
             Self::SnatPorts => "snat_ports_exhausted",
+        }
+    }
+}
+
+impl Program {
+    pub const ALL: [Program; 2] = [Self::L2Responder, Self::Lb];
+
+    /// Fixed label for metrics and `state`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::L2Responder => "l2_responder",
+            Self::Lb => "lb",
         }
     }
 }

@@ -27,6 +27,22 @@ pub struct LbService {
 }
 const _: () = assert!(size_of::<LbService>() == 8);
 
+/// Value of `lb_maglev` (key: service id `u32`): the backend id of every slot, 0 = none.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LbMaglevRow {
+    pub backends: [u32; crate::LB_MAGLEV_M as usize],
+}
+const _: () = assert!(size_of::<LbMaglevRow>() == 4084);
+
+impl Default for LbMaglevRow {
+    fn default() -> Self {
+        Self {
+            backends: [0; crate::LB_MAGLEV_M as usize],
+        }
+    }
+}
+
 /// Value of `lb_backends` (key: backend id `u32`, never 0).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -84,3 +100,32 @@ pub struct LbNodeAddr {
     pub ip: [u8; 16],
 }
 const _: () = assert!(size_of::<LbNodeAddr>() == 16);
+
+/// Key of `lb_frags`: one fragmented datagram.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct LbFragKey {
+    pub saddr: [u8; 16],
+    pub daddr: [u8; 16],
+    /// Host order: the IPv4 identification, or the IPv6 fragment header's.
+    pub id: u32,
+    /// IPv4 protocol; for IPv6 the fragment header's next header.
+    pub proto: u8,
+    pub family: u8,
+    pub pad: [u8; 2],
+}
+const _: () = assert!(size_of::<LbFragKey>() == 40);
+
+/// Value of `lb_frags`: the ports the first fragment carried.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LbFragValue {
+    /// Network order.
+    pub sport: u16,
+    /// Network order.
+    pub dport: u16,
+    /// The L4 protocol (TCP or UDP).
+    pub proto: u8,
+    pub pad: [u8; 3],
+}
+const _: () = assert!(size_of::<LbFragValue>() == 8);

@@ -20,7 +20,10 @@ mod pod;
 pub use constants::*;
 pub use counters::{DropReason, FerruleCounters, Program};
 pub use l2::{L2IfMac, L2ResponderKey, L2ResponderStats};
-pub use lb::{LbBackend, LbCtKey, LbCtValue, LbFrontendKey, LbNodeAddr, LbService};
+pub use lb::{
+    LbBackend, LbCtKey, LbCtValue, LbFragKey, LbFragValue, LbFrontendKey, LbMaglevRow, LbNodeAddr,
+    LbService,
+};
 
 use core::mem::{offset_of, size_of};
 
@@ -32,10 +35,13 @@ pub const ABI_SIZES: &[(&str, usize)] = &[
     ("lb_frontend_key", size_of::<LbFrontendKey>()),
     ("lb_service", size_of::<LbService>()),
     ("lb_backend", size_of::<LbBackend>()),
+    ("lb_maglev_row", size_of::<LbMaglevRow>()),
     ("lb_ct_key", size_of::<LbCtKey>()),
     ("lb_ct_value", size_of::<LbCtValue>()),
     ("ferrule_counters", size_of::<FerruleCounters>()),
     ("lb_node_addr", size_of::<LbNodeAddr>()),
+    ("lb_frag_key", size_of::<LbFragKey>()),
+    ("lb_frag_value", size_of::<LbFragValue>()),
 ];
 
 /// C struct name, field name and the field's offset in the Rust mirror, for the ABI test.
@@ -78,6 +84,11 @@ pub const ABI_OFFSETS: &[(&str, &str, usize)] = &[
     ("lb_backend", "port", offset_of!(LbBackend, port)),
     ("lb_backend", "family", offset_of!(LbBackend, family)),
     ("lb_backend", "flags", offset_of!(LbBackend, flags)),
+    (
+        "lb_maglev_row",
+        "backends",
+        offset_of!(LbMaglevRow, backends),
+    ),
     ("lb_ct_key", "saddr", offset_of!(LbCtKey, saddr)),
     ("lb_ct_key", "daddr", offset_of!(LbCtKey, daddr)),
     ("lb_ct_key", "sport", offset_of!(LbCtKey, sport)),
@@ -108,6 +119,16 @@ pub const ABI_OFFSETS: &[(&str, &str, usize)] = &[
     ),
     ("lb_ct_value", "snat_ip", offset_of!(LbCtValue, snat_ip)),
     ("lb_node_addr", "ip", offset_of!(LbNodeAddr, ip)),
+    ("lb_frag_key", "saddr", offset_of!(LbFragKey, saddr)),
+    ("lb_frag_key", "daddr", offset_of!(LbFragKey, daddr)),
+    ("lb_frag_key", "id", offset_of!(LbFragKey, id)),
+    ("lb_frag_key", "proto", offset_of!(LbFragKey, proto)),
+    ("lb_frag_key", "family", offset_of!(LbFragKey, family)),
+    ("lb_frag_key", "pad", offset_of!(LbFragKey, pad)),
+    ("lb_frag_value", "sport", offset_of!(LbFragValue, sport)),
+    ("lb_frag_value", "dport", offset_of!(LbFragValue, dport)),
+    ("lb_frag_value", "proto", offset_of!(LbFragValue, proto)),
+    ("lb_frag_value", "pad", offset_of!(LbFragValue, pad)),
     (
         "ferrule_counters",
         "packets",

@@ -8,7 +8,7 @@
 
 use crate::{
     FerruleCounters, L2IfMac, L2ResponderKey, L2ResponderStats, LbBackend, LbCtKey, LbCtValue,
-    LbFrontendKey, LbNodeAddr, LbService,
+    LbFrontendKey, LbMaglevRow, LbNodeAddr, LbService,
 };
 
 // SAFETY: see the module attribute: plain old data, no padding, every bit pattern valid.
@@ -31,3 +31,5 @@ unsafe impl aya::Pod for LbCtValue {}
 unsafe impl aya::Pod for FerruleCounters {}
 // SAFETY: as above.
 unsafe impl aya::Pod for LbNodeAddr {}
+// SAFETY: as above.
+unsafe impl aya::Pod for LbMaglevRow {}

@@ -11,8 +11,8 @@ use ferrule_bpf_common::{
 };
 
 use crate::model::{
-    Backend, BackendAddr, Frontend, Protocol, ResponderKey, ServiceCounters, ServiceEntry,
-    ServiceId, TrafficPolicy,
+    Backend, BackendAddr, DropCounts, Frontend, Protocol, ResponderKey, ServiceCounters,
+    ServiceEntry, ServiceId, TrafficPolicy,
 };
 
 const IPPROTO_TCP: u8 = 6;
@@ -136,7 +136,7 @@ pub fn responder_from_key(k: &L2ResponderKey) -> Result<ResponderKey, AbiError> 
     })
 }
 
-/// Sums a service's per-CPU counters, all drop reasons together.
+/// Sums a service's (or program's) per-CPU counters.
 pub fn service_counters<'a>(
     per_cpu: impl IntoIterator<Item = &'a FerruleCounters>,
 ) -> ServiceCounters {
@@ -144,7 +144,7 @@ pub fn service_counters<'a>(
     ServiceCounters {
         packets: total.packets,
         bytes: total.bytes,
-        drops: total.drops.iter().sum(),
+        drops: DropCounts(total.drops),
     }
 }
 

@@ -123,7 +123,12 @@ fn service_counters_sum_cpus_and_drop_reasons() {
         ServiceCounters {
             packets: 5,
             bytes: 150,
-            drops: 5
+            drops: DropCounts([0, 1, 4, 0, 0, 0, 0, 0])
         }
+    );
+    assert_eq!(service_counters([&a, &b]).drops.total(), 5);
+    assert_eq!(
+        serde_json::to_value(service_counters([&a, &b]).drops).expect("json"),
+        serde_json::json!({"no_backend": 1, "no_local_backend": 4})
     );
 }

@@ -18,6 +18,7 @@ use ferrule_bpf_programs::{L2_RESPONDER, L2_RESPONDER_PROGRAM, LB, LB_PROGRAM};
 use crate::bpffs;
 use crate::error::LoadError;
 use crate::netif::Interface;
+use crate::pin_compat::{self, ReplacedPin};
 
 /// Default mount point of the BPF filesystem.
 pub const BPFFS: &str = "/sys/fs/bpf";
@@ -37,6 +38,7 @@ pub const LB_MAPS: &[&str] = &[
     map_names::LB_MAGLEV,
     map_names::LB_CONNTRACK,
     map_names::LB_NODE_ADDRS,
+    map_names::LB_FRAGS,
     map_names::LB_SERVICE_COUNTERS,
     map_names::PROG_COUNTERS,
 ];
@@ -83,6 +85,7 @@ pub struct Datapath {
     pub(crate) l2: Ebpf,
     pub(crate) lb: Ebpf,
     pub(crate) pins: PinLayout,
+    replaced_pins: Vec<ReplacedPin>,
 }
 
 impl std::fmt::Debug for Datapath {
@@ -125,9 +128,30 @@ fn load_object(
     Ok(ebpf)
 }
 
+/// Every pinned map's shape as the embedded objects declare it. A map both objects declare
+/// (`prog_counters`) is one pinned map, so both declarations must agree.
+fn declared_shapes() -> Result<std::collections::BTreeMap<String, pin_compat::MapShape>, LoadError>
+{
+    let mut shapes = pin_compat::declared_shapes("l2_responder", L2_RESPONDER, L2_MAPS)?;
+    for (name, shape) in pin_compat::declared_shapes("lb", LB, LB_MAPS)? {
+        match shapes.get(&name) {
+            Some(other) if other != &shape => {
+                return Err(load_err("lb")(format!(
+                    "map {name} is shared with l2_responder but declared differently: {shape} vs {other}"
+                )));
+            }
+            _ => {
+                shapes.insert(name, shape);
+            }
+        }
+    }
+    Ok(shapes)
+}
+
 impl Datapath {
-    /// Mounts bpffs if needed, creates the pin directories, loads both objects reusing pinned
-    /// maps, and loads (verifies) both programs.
+    /// Mounts bpffs if needed, creates the pin directories, replaces pinned maps whose shape
+    /// the programs no longer match (see [`pin_compat`]), loads both objects reusing the other
+    /// pinned maps, and loads (verifies) both programs.
     pub fn load(pins: &PinLayout) -> Result<Self, LoadError> {
         bpffs::ensure_mounted(&pins.bpffs)?;
         for dir in [pins.maps_dir(), pins.links_dir()] {
@@ -136,6 +160,7 @@ impl Datapath {
                 reason: format!("creating the pin directory: {e}"),
             })?;
         }
+        let replaced_pins = pin_compat::replace_incompatible(pins, &declared_shapes()?)?;
         let mut l2 = load_object("l2_responder", L2_RESPONDER, L2_MAPS, pins)?;
         let mut lb = load_object("lb", LB, LB_MAPS, pins)?;
         let xdp: &mut Xdp = l2
@@ -155,11 +180,18 @@ impl Datapath {
             l2,
             lb,
             pins: pins.clone(),
+            replaced_pins,
         })
     }
 
     pub fn pins(&self) -> &PinLayout {
         &self.pins
+    }
+
+    /// Pinned maps this load found incompatible and created anew (normally none; after an
+    /// upgrade that changed a map's layout, that map). The caller reports them.
+    pub fn replaced_pins(&self) -> &[ReplacedPin] {
+        &self.replaced_pins
     }
 
     /// Writes each interface's MAC into `l2_ifmac` (the responder answers with it) and the

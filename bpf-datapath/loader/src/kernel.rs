@@ -2,16 +2,16 @@
 //!
 //! Whoever loads the programs (or opens their pins under /sys/fs/bpf/ferrule) hands the maps
 //! over as [`Map`]s; this type only reads and writes entries. Every write is a single-entry
-//! update or delete, and a Maglev row is rewritten slot by slot *only where it differs*, so
-//! flows hashing to unchanged slots never see an intermediate state.
+//! update or delete; a service's whole Maglev row is one entry, so replacing it is atomic and
+//! a new flow never hashes into a half-written table.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use aya::maps::{Array, HashMap, Map, MapData, PerCpuArray};
+use aya::maps::{HashMap, Map, MapData, PerCpuArray};
 use ferrule_bpf_common::{
-    FerruleCounters, L2ResponderKey, L2ResponderStats, LB_MAGLEV_M, LB_MAX_SERVICES, LbBackend,
-    LbFrontendKey, LbService, map_names,
+    FerruleCounters, L2ResponderKey, L2ResponderStats, LB_MAGLEV_M, LbBackend, LbFrontendKey,
+    LbMaglevRow, LbService, Program, map_names,
 };
 
 use crate::abi;
@@ -19,14 +19,15 @@ use crate::contents::{MapContents, MapOp};
 use crate::error::{MapError, MapName};
 use crate::maps::DatapathMaps;
 use crate::model::{
-    BackendId, MaglevTable, ResponderCounters, ResponderKey, ServiceCounters, ServiceId,
+    BackendId, MaglevTable, ProgramCounters, ResponderCounters, ResponderKey, ServiceCounters,
+    ServiceId,
 };
 
 /// The datapath's maps, typed.
 pub struct KernelMaps {
     frontends: HashMap<MapData, LbFrontendKey, LbService>,
     backends: HashMap<MapData, u32, LbBackend>,
-    maglev: Array<MapData, u32>,
+    maglev: HashMap<MapData, u32, LbMaglevRow>,
     responders: HashMap<MapData, L2ResponderKey, L2ResponderStats>,
     service_counters: PerCpuArray<MapData, FerruleCounters>,
 }
@@ -76,7 +77,7 @@ impl KernelMaps {
         Ok(Self {
             frontends: HashMap::try_from(set.frontends).map_err(read_err(MapName::Frontends))?,
             backends: HashMap::try_from(set.backends).map_err(read_err(MapName::Backends))?,
-            maglev: Array::try_from(set.maglev).map_err(read_err(MapName::Maglev))?,
+            maglev: HashMap::try_from(set.maglev).map_err(read_err(MapName::Maglev))?,
             responders: HashMap::try_from(set.responders).map_err(read_err(MapName::Responders))?,
             service_counters: PerCpuArray::try_from(set.service_counters)
                 .map_err(read_err(MapName::Counters))?,
@@ -102,37 +103,6 @@ impl KernelMaps {
             service_counters: open(map_names::LB_SERVICE_COUNTERS, MapName::Counters)?,
         })
     }
-
-    fn row(&self, id: ServiceId) -> Result<Vec<u32>, MapError> {
-        (0..LB_MAGLEV_M)
-            .map(|slot| {
-                self.maglev
-                    .get(&row_index(id, slot)?, 0)
-                    .map_err(read_err(MapName::Maglev))
-            })
-            .collect()
-    }
-
-    fn write_row(&mut self, id: ServiceId, new: &[u32]) -> Result<(), MapError> {
-        let old = self.row(id)?;
-        for (slot, (o, n)) in (0..LB_MAGLEV_M).zip(old.iter().zip(new)) {
-            if o != n {
-                self.maglev
-                    .set(row_index(id, slot)?, *n, 0)
-                    .map_err(write_err(MapName::Maglev))?;
-            }
-        }
-        Ok(())
-    }
-}
-
-fn row_index(id: ServiceId, slot: u32) -> Result<u32, MapError> {
-    id.0.checked_mul(LB_MAGLEV_M)
-        .and_then(|base| base.checked_add(slot))
-        .ok_or_else(|| MapError::Write {
-            map: MapName::Maglev,
-            reason: format!("service id {} is outside the Maglev array", id.0),
-        })
 }
 
 impl DatapathMaps for KernelMaps {
@@ -150,24 +120,12 @@ impl DatapathMaps for KernelMaps {
             let backend = abi::backend_from_value(&v).map_err(decode_err(MapName::Backends))?;
             contents.backends.insert(BackendId(id), backend);
         }
-        // Only rows that a frontend uses are read: the array always holds every row, and a
-        // row is meaningful only while a frontend with backends points at it.
-        let used: Vec<ServiceId> = contents
-            .frontends
-            .values()
-            .filter(|e| e.backend_count > 0)
-            // An id past the array (written by some other build) has no row to read; the
-            // agent replaces such ids rather than failing every read on them.
-            .filter(|e| e.id.0 < LB_MAX_SERVICES)
-            .map(|e| e.id)
-            .collect();
-        for id in used {
-            let row = self.row(id)?;
-            if row.iter().any(|b| *b != 0) {
-                contents
-                    .maglev
-                    .insert(id, MaglevTable(row.into_iter().map(BackendId).collect()));
-            }
+        for entry in self.maglev.iter() {
+            let (id, row) = entry.map_err(read_err(MapName::Maglev))?;
+            contents.maglev.insert(
+                ServiceId(id),
+                MaglevTable(row.backends.iter().copied().map(BackendId).collect()),
+            );
         }
         for key in self.responders.keys() {
             let key = key.map_err(read_err(MapName::Responders))?;
@@ -211,11 +169,18 @@ impl DatapathMaps for KernelMaps {
                         ),
                     });
                 }
-                let row: Vec<u32> = table.0.iter().map(|b| b.0).collect();
-                self.write_row(id, &row)
+                let mut row = LbMaglevRow::default();
+                for (slot, backend) in row.backends.iter_mut().zip(&table.0) {
+                    *slot = backend.0;
+                }
+                self.maglev
+                    .insert(id.0, row, 0)
+                    .map_err(write_err(MapName::Maglev))
             }
-            // Array entries cannot be deleted: a zeroed row is "no table".
-            MapOp::DeleteMaglev(id) => self.write_row(id, &[0; LB_MAGLEV_M as usize]),
+            MapOp::DeleteMaglev(id) => self
+                .maglev
+                .remove(&id.0)
+                .map_err(write_err(MapName::Maglev)),
             MapOp::UpdateResponder(k) => self
                 .responders
                 .insert(abi::responder_key(&k), L2ResponderStats::default(), 0)
@@ -254,4 +219,28 @@ impl DatapathMaps for KernelMaps {
         }
         Ok(out)
     }
+}
+
+/// Each program's counters (`prog_counters`, summed over CPUs) from the maps pinned in `dir`:
+/// packets and bytes handled, drops by reason. Separate from [`KernelMaps`] because only
+/// reporting (`state`, metrics) needs them, never the reconcile.
+pub fn program_counters(dir: &Path) -> Result<Vec<(Program, ProgramCounters)>, MapError> {
+    let path = dir.join(map_names::PROG_COUNTERS);
+    let map = MapData::from_pin(&path)
+        .and_then(Map::from_map_data)
+        .map_err(|e| MapError::Read {
+            map: MapName::Counters,
+            reason: format!("opening the pin {}: {e}", path.display()),
+        })?;
+    let counters: PerCpuArray<MapData, FerruleCounters> =
+        PerCpuArray::try_from(map).map_err(read_err(MapName::Counters))?;
+    Program::ALL
+        .into_iter()
+        .map(|program| {
+            let per_cpu = counters
+                .get(&(program as u32), 0)
+                .map_err(read_err(MapName::Counters))?;
+            Ok((program, abi::service_counters(per_cpu.iter())))
+        })
+        .collect()
 }

@@ -19,6 +19,7 @@ pub mod maps;
 pub mod memory;
 pub mod model;
 pub mod netif;
+pub mod pin_compat;
 
 pub use contents::{MapContents, MapOp};
 pub use error::{LoadError, MapError};

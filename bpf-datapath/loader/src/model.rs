@@ -132,8 +132,39 @@ pub struct ResponderKey {
 pub struct ServiceCounters {
     pub packets: u64,
     pub bytes: u64,
-    /// Dropped packets, all reasons (no backend, no local backend, conntrack full, ...).
-    pub drops: u64,
+    pub drops: DropCounts,
+}
+
+/// Packets (or, for the L2 responder, replies) and drops of one program, over all services.
+pub type ProgramCounters = ServiceCounters;
+
+/// Drops by reason, indexed like `enum ferrule_drop_reason`; serialised as a map of the
+/// reasons that occurred, by label (`{"no_backend": 3}`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DropCounts(pub [u64; ferrule_bpf_common::FERRULE_DROP_REASONS]);
+
+impl DropCounts {
+    pub fn total(&self) -> u64 {
+        self.0.iter().sum()
+    }
+
+    pub fn get(&self, reason: ferrule_bpf_common::DropReason) -> u64 {
+        self.0[reason as usize]
+    }
+
+    /// The reasons with a nonzero count, with their labels.
+    pub fn nonzero(&self) -> impl Iterator<Item = (&'static str, u64)> + '_ {
+        ferrule_bpf_common::DropReason::ALL
+            .into_iter()
+            .map(|r| (r.label(), self.get(r)))
+            .filter(|(_, n)| *n > 0)
+    }
+}
+
+impl Serialize for DropCounts {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.nonzero())
+    }
 }
 
 /// Per-responder-entry counters.

@@ -191,7 +191,7 @@ fn service_drops(pins: &PinLayout) -> u64 {
     maps.service_counters()
         .expect("counters")
         .get(&SERVICE)
-        .map(|c| c.drops)
+        .map(|c| c.drops.total())
         .unwrap_or(0)
 }
 

@@ -8,11 +8,13 @@ use std::net::IpAddr;
 use aya::Ebpf;
 use aya::maps::Map;
 use ferrule_bpf_common::{LB_MAGLEV_M, map_names};
+use ferrule_bpf_loader::datapath::{Datapath, PinLayout};
 use ferrule_bpf_loader::kernel::{KernelMapSet, KernelMaps};
 use ferrule_bpf_loader::model::{
     Backend, BackendAddr, BackendId, Frontend, MaglevTable, Protocol, ResponderKey, ServiceEntry,
     ServiceId, TrafficPolicy,
 };
+use ferrule_bpf_loader::pin_compat;
 use ferrule_bpf_loader::{DatapathMaps, InMemoryMaps, MapContents, MapOp};
 
 fn require_root() {
@@ -156,7 +158,7 @@ fn written_entries_read_back_exactly_as_the_in_memory_model_holds_them() {
 }
 
 #[test]
-fn deletes_remove_entries_and_zero_maglev_rows() {
+fn deletes_remove_entries_including_maglev_rows() {
     let (_lb, _l2, set) = load();
     let mut kernel = KernelMaps::new(set).expect("maps match the ABI");
     apply_all(&mut kernel, &ops());
@@ -213,4 +215,49 @@ fn pinned_maps_reopen_with_their_contents() {
 
     let reopened = KernelMaps::open_pinned(dir).expect("pinned maps open");
     assert_eq!(reopened.read().expect("read"), written);
+}
+
+/// After an upgrade that changed a map's layout, the pin under its name no longer fits the
+/// programs: it is replaced (and reported), while compatible pins keep their entries.
+#[test]
+fn incompatible_pins_are_replaced_and_compatible_ones_kept() {
+    let (_lb, _l2, set) = load();
+    let pins = PinDir::new("ferrule-pin-compat");
+    let layout = PinLayout::new(&pins.0);
+    let maps = layout.maps_dir();
+    std::fs::create_dir_all(&maps).expect("maps dir");
+    // A "previous build's" conntrack: any map of another shape, pinned under that name.
+    set.frontends
+        .pin(maps.join(map_names::LB_CONNTRACK))
+        .expect("pin the stand-in");
+    set.backends
+        .pin(maps.join(map_names::LB_BACKENDS))
+        .expect("pin backends");
+    let mut kernel = KernelMaps::new(set).expect("maps match the ABI");
+    apply_all(&mut kernel, &ops());
+    let backends_before = kernel.read().expect("read").backends;
+    assert!(!backends_before.is_empty());
+    drop(kernel);
+
+    let datapath = Datapath::load(&layout).expect("loads despite the stale pin");
+    let replaced = datapath.replaced_pins();
+    assert_eq!(replaced.len(), 1, "{replaced:?}");
+    assert_eq!(replaced[0].map, map_names::LB_CONNTRACK);
+    assert_eq!(replaced[0].pinned.key_size, 20, "the stand-in's key");
+    assert!(replaced[0].to_string().contains("entries are lost"));
+    let now = pin_compat::pinned_shape(&layout.map(map_names::LB_CONNTRACK))
+        .expect("readable")
+        .expect("pinned again");
+    assert_eq!(now, replaced[0].expected);
+    drop(datapath);
+
+    let reopened = KernelMaps::open_pinned(&maps).expect("pinned maps open");
+    assert_eq!(reopened.read().expect("read").backends, backends_before);
+    // A second load finds nothing to replace.
+    let again = Datapath::load(&layout).expect("reload");
+    assert!(
+        again.replaced_pins().is_empty(),
+        "{:?}",
+        again.replaced_pins()
+    );
 }
