@@ -62,7 +62,15 @@ pub fn l4_checksum(src: &Ip, dst: &Ip, proto: u8, l4: &[u8]) -> u16 {
     fold(sum)
 }
 
-fn l4_segment(proto: u8, src: &Ip, dst: &Ip, sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
+/// A TCP (SYN) or UDP header plus `payload`, with the checksum over the pseudo-header.
+pub fn l4_segment(
+    proto: u8,
+    src: &Ip,
+    dst: &Ip,
+    sport: u16,
+    dport: u16,
+    payload: &[u8],
+) -> Vec<u8> {
     let mut l4 = Vec::new();
     l4.extend_from_slice(&sport.to_be_bytes());
     l4.extend_from_slice(&dport.to_be_bytes());
@@ -123,11 +131,32 @@ pub const ICMPV6: u8 = 58;
 /// ICMPv4 port unreachable quoting IP header + 8 bytes (RFC 792), ICMPv6 port unreachable
 /// quoting header + 8 bytes too (RFC 4443 allows more; 8 is what the datapath may rely on).
 pub fn icmp_error(src: Ip, dst: Ip, quoted_l3: &[u8]) -> Vec<u8> {
-    let (proto, mut icmp, quoted_len) = match src {
-        Ip::V4(_) => (ICMP, vec![3, 3, 0, 0, 0, 0, 0, 0], 28),
-        Ip::V6(_) => (ICMPV6, vec![1, 4, 0, 0, 0, 0, 0, 0], 48),
+    let (header, quoted_len) = match src {
+        Ip::V4(_) => ([3, 3, 0, 0, 0, 0, 0, 0], 28),
+        Ip::V6(_) => ([1, 4, 0, 0, 0, 0, 0, 0], 48),
     };
-    icmp.extend_from_slice(&quoted_l3[..quoted_len]);
+    icmp_message(src, dst, header, &quoted_l3[..quoted_len])
+}
+
+/// ICMPv4 fragmentation needed (RFC 1191) or ICMPv6 packet too big (RFC 4443 3.2) with the
+/// next-hop MTU, quoting all of `quoted_l3` as routers usually quote as much as fits.
+pub fn icmp_too_big(src: Ip, dst: Ip, quoted_l3: &[u8], mtu: u16) -> Vec<u8> {
+    let [hi, lo] = mtu.to_be_bytes();
+    let header = match src {
+        Ip::V4(_) => [3, 4, 0, 0, 0, 0, hi, lo],
+        Ip::V6(_) => [2, 0, 0, 0, 0, 0, hi, lo],
+    };
+    icmp_message(src, dst, header, quoted_l3)
+}
+
+/// An ICMP message with the 8-byte `header` (checksum field filled in) and `body`.
+pub fn icmp_message(src: Ip, dst: Ip, header: [u8; 8], body: &[u8]) -> Vec<u8> {
+    let proto = match src {
+        Ip::V4(_) => ICMP,
+        Ip::V6(_) => ICMPV6,
+    };
+    let mut icmp = header.to_vec();
+    icmp.extend_from_slice(body);
     let csum = icmp_checksum(&src, &dst, &icmp);
     icmp[2..4].copy_from_slice(&csum.to_be_bytes());
     ip_frame(proto, src, dst, &icmp)

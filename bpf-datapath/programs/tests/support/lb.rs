@@ -4,8 +4,8 @@ use aya::Ebpf;
 use aya::maps::{Array, HashMap, MapData, PerCpuArray};
 use aya::programs::{SchedClassifier, TestRun, TestRunOptions};
 use ferrule_bpf_common::{
-    FerruleCounters, LB_MAGLEV_M, LB_NODE_ADDR_V4, LB_NODE_ADDR_V6, LbBackend, LbCtKey, LbCtValue,
-    LbFrontendKey, LbNodeAddr, LbService, Program, map_names,
+    FerruleCounters, LB_NODE_ADDR_V4, LB_NODE_ADDR_V6, LbBackend, LbCtKey, LbCtValue,
+    LbFrontendKey, LbMaglevRow, LbNodeAddr, LbService, Program, map_names,
 };
 
 use super::ip::Ip;
@@ -18,7 +18,7 @@ pub struct Lb {
     ebpf: Ebpf,
     pub frontends: HashMap<MapData, LbFrontendKey, LbService>,
     pub backends: HashMap<MapData, u32, LbBackend>,
-    pub maglev: Array<MapData, u32>,
+    pub maglev: HashMap<MapData, u32, LbMaglevRow>,
     pub conntrack: HashMap<MapData, LbCtKey, LbCtValue>,
     pub service_counters: PerCpuArray<MapData, FerruleCounters>,
     pub prog_counters: PerCpuArray<MapData, FerruleCounters>,
@@ -38,7 +38,7 @@ impl Lb {
         let mut take = |name: &str| ebpf.take_map(name).unwrap_or_else(|| panic!("map {name}"));
         let frontends = HashMap::try_from(take(map_names::LB_FRONTENDS)).expect("frontends ABI");
         let backends = HashMap::try_from(take(map_names::LB_BACKENDS)).expect("backends ABI");
-        let maglev = Array::try_from(take(map_names::LB_MAGLEV)).expect("maglev ABI");
+        let maglev = HashMap::try_from(take(map_names::LB_MAGLEV)).expect("maglev ABI");
         let conntrack = HashMap::try_from(take(map_names::LB_CONNTRACK)).expect("conntrack ABI");
         let service_counters =
             PerCpuArray::try_from(take(map_names::LB_SERVICE_COUNTERS)).expect("counters ABI");
@@ -72,16 +72,15 @@ impl Lb {
     /// Fills the service's Maglev row by cycling through `backend_ids`. The agent computes
     /// the real permutation-based table; for the datapath any full row is valid content.
     pub fn set_maglev_row(&mut self, service_id: u32, backend_ids: &[u32]) {
-        for slot in 0..LB_MAGLEV_M {
-            let id = if backend_ids.is_empty() {
-                0
-            } else {
-                backend_ids[slot as usize % backend_ids.len()]
-            };
-            self.maglev
-                .set(service_id * LB_MAGLEV_M + slot, id, 0)
-                .expect("maglev slot set");
+        let mut row = LbMaglevRow::default();
+        for (slot, id) in row.backends.iter_mut().enumerate() {
+            if !backend_ids.is_empty() {
+                *id = backend_ids[slot % backend_ids.len()];
+            }
         }
+        self.maglev
+            .insert(service_id, row, 0)
+            .expect("maglev row set");
     }
 
     /// The node IP of `ip`'s family, used for SNAT.

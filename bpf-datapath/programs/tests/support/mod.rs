@@ -8,6 +8,8 @@
     reason = "each test binary uses a different subset of the harness"
 )]
 
+pub mod ext;
+pub mod frag;
 pub mod ip;
 pub mod lb;
 pub mod packets;
