@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use ferrule_agent::agent::Agent;
-use ferrule_agent::announce::Unavailable;
+use ferrule_agent::announce::LinkAnnouncer;
 use ferrule_agent::bring_up::{DEFAULT_DEVICES, bring_up};
 use ferrule_agent::run::{RunSettings, run};
 use ferrule_agent::state_cmd::{Output, StateReport};
@@ -100,7 +100,10 @@ async fn run_agent(args: RunArgs) -> anyhow::Result<()> {
         tracing::info!(interface = %interface.name, ifindex = interface.ifindex, ?attached, "datapath attached");
     }
     let maps = KernelMaps::open_pinned(&pins.maps_dir())?;
-    let agent = Agent::new(node_name, maps, Unavailable);
+    let announcer = LinkAnnouncer::new().context(
+        "opening packet sockets for gratuitous ARP / unsolicited NA (needs CAP_NET_RAW)",
+    )?;
+    let agent = Agent::new(node_name, maps, announcer);
     let settings = RunSettings {
         debounce: args.debounce,
         ..RunSettings::default()

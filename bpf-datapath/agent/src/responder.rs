@@ -2,7 +2,8 @@
 //! answers ARP / Neighbor Solicitations for, on which interfaces ([`ResponderTable::set`]); the
 //! entries become the responder map by the same diff as everything else, and every entry a
 //! reconcile *adds* is announced once (gratuitous ARP / unsolicited NA) so neighbours update
-//! their caches at failover instead of waiting for them to expire.
+//! their caches at failover instead of waiting for them to expire; every entry it *deletes* is
+//! withdrawn (what the announcement set up, such as an IPv6 multicast membership, is undone).
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
@@ -38,29 +39,42 @@ impl ResponderTable {
 }
 
 /// Sends a gratuitous ARP (IPv4) or unsolicited neighbour advertisement (IPv6) for an address
-/// on an interface. The real sender is a raw packet socket; tests use a recording double.
+/// on an interface. The real sender is [`crate::announce::LinkAnnouncer`]; tests use a
+/// recording double.
 pub trait Announcer {
     fn announce(&mut self, key: ResponderKey) -> Result<(), Error>;
+
+    /// The entry is gone: release what [`Announcer::announce`] holds for it. The default is
+    /// for announcers that hold nothing.
+    fn withdraw(&mut self, _key: ResponderKey) -> Result<(), Error> {
+        Ok(())
+    }
 }
 
 /// What [`announce_added`] did.
 #[derive(Debug, Default)]
 pub struct Announcements {
     pub sent: Vec<ResponderKey>,
-    /// One failure does not stop the others; the caller logs and counts these.
+    pub withdrawn: Vec<ResponderKey>,
+    /// Failed announcements and withdrawals. One failure does not stop the others; the caller
+    /// logs and counts these.
     pub failed: Vec<Error>,
 }
 
-/// Announces every responder entry `applied` added. Called after the reconcile, so the map
-/// entry answering follow-up ARP requests exists before neighbours are told about it.
+/// Announces every responder entry `applied` added and withdraws every one it deleted. Called
+/// after the reconcile, so the map entry answering follow-up ARP requests exists before
+/// neighbours are told about it.
 pub fn announce_added(applied: &Applied, announcer: &mut impl Announcer) -> Announcements {
     let mut out = Announcements::default();
     for op in &applied.ops {
-        if let MapOp::UpdateResponder(key) = op {
-            match announcer.announce(*key) {
-                Ok(()) => out.sent.push(*key),
-                Err(e) => out.failed.push(e),
-            }
+        let (result, key, done) = match op {
+            MapOp::UpdateResponder(key) => (announcer.announce(*key), key, &mut out.sent),
+            MapOp::DeleteResponder(key) => (announcer.withdraw(*key), key, &mut out.withdrawn),
+            _ => continue,
+        };
+        match result {
+            Ok(()) => done.push(*key),
+            Err(e) => out.failed.push(e),
         }
     }
     out
