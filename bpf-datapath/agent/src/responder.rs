@@ -49,6 +49,15 @@ pub trait Announcer {
     fn withdraw(&mut self, _key: ResponderKey) -> Result<(), Error> {
         Ok(())
     }
+
+    /// Makes what the announcer holds match `entries`, the whole responder table, without
+    /// sending anything. The level-triggered companion of announce/withdraw, for what they
+    /// miss: entries adopted from a previous agent's pinned map are never "added", and a
+    /// failed IPv6 group join is otherwise not retried. Returns one error per entry it could
+    /// not bring in line; the default is for announcers that hold nothing.
+    fn retain(&mut self, _entries: &BTreeSet<ResponderKey>) -> Vec<Error> {
+        Vec::new()
+    }
 }
 
 /// What [`announce_added`] did.

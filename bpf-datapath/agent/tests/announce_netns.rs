@@ -8,11 +8,13 @@
 //! node had owned them). The sender announces both on s0; the peer must capture exactly the
 //! gratuitous ARP (request and reply form) and the unsolicited NA, and its neighbour cache must
 //! then hold s0's MAC for both. In the sender namespace the IPv6 announcement must have joined
-//! 2001:db8::10's solicited-node group on s0, and withdrawing the entry must leave it.
+//! 2001:db8::10's solicited-node group on s0, and withdrawing the entry must leave it; a
+//! restarted announcer must rejoin it from the table alone (`retain`).
 //!
 //! The parent builds the namespaces and runs the capture; the announcer runs in a re-execution
 //! of this binary inside the sender namespace (`ip netns exec`). Needs root.
 
+use std::collections::BTreeSet;
 use std::io::{BufRead as _, BufReader};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
@@ -396,6 +398,16 @@ fn announcer_in_the_sender_namespace() {
         !left.contains("ff02::1:ff00:10") && !left.contains("33:33:ff:00:00:10"),
         "solicited-node group of {VIP6} left on s0:\n{left}"
     );
+
+    // A restarted agent adopts the pinned entries: nothing is "added", so it is `retain` that
+    // must rejoin the group (and send nothing: the peer sees no more frames).
+    let mut restarted = LinkAnnouncer::new().expect("root can open packet sockets");
+    let errors = restarted.retain(&BTreeSet::from([v4, v6]));
+    assert!(errors.is_empty(), "{errors:?}");
+    assert!(groups_on_s0().contains("inet6 ff02::1:ff00:10"));
+    let errors = restarted.retain(&BTreeSet::new());
+    assert!(errors.is_empty(), "{errors:?}");
+    assert!(!groups_on_s0().contains("ff02::1:ff00:10"));
 
     // An interface that went away: a reported failure naming the entry, not a panic.
     let gone = ResponderKey {

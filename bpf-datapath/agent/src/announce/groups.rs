@@ -42,6 +42,14 @@ impl Memberships {
         self.members.remove(&(ifindex, group));
         Some(group)
     }
+
+    /// Every (interface, address) recorded.
+    pub fn served(&self) -> BTreeSet<(u32, Ipv6Addr)> {
+        self.members
+            .iter()
+            .flat_map(|((ifindex, _), addrs)| addrs.iter().map(|a| (*ifindex, *a)))
+            .collect()
+    }
 }
 
 /// The socket holding the memberships. A UDP socket on an ephemeral port: joining needs an
@@ -87,6 +95,14 @@ mod tests {
         assert_eq!(m.add(2, v6("2001:db8:1::10")), None);
         // Same address on another interface: that interface joins too.
         assert_eq!(m.add(3, v6("2001:db8::10")), Some(group));
+        assert_eq!(
+            m.served(),
+            BTreeSet::from([
+                (2, v6("2001:db8::10")),
+                (2, v6("2001:db8:1::10")),
+                (3, v6("2001:db8::10")),
+            ])
+        );
 
         assert_eq!(m.remove(2, v6("2001:db8::10")), None);
         assert_eq!(m.remove(2, v6("2001:db8:1::10")), Some(group));

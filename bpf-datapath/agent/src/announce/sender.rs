@@ -1,7 +1,8 @@
 //! [`LinkAnnouncer`]: the announcer `ferrule-agent run` uses.
 
+use std::collections::BTreeSet;
 use std::io;
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ferrule_bpf_loader::model::ResponderKey;
 
@@ -40,11 +41,8 @@ impl LinkAnnouncer {
     /// Both are attempted even if one fails; either failure fails the announcement.
     fn announce_v6(&mut self, link: &Link, addr: Ipv6Addr) -> Result<(), String> {
         let mut failures = Vec::new();
-        if let Some(group) = self.memberships.add(link.ifindex, addr)
-            && let Err(e) = self.groups.join(group, link.ifindex)
-        {
-            self.memberships.remove(link.ifindex, addr);
-            failures.push(format!("joining {group} on {}: {e}", link.name));
+        if let Err(e) = self.join(link.ifindex, addr) {
+            failures.push(format!("{e} on {}", link.name));
         }
         if let Err(e) = link.send(&[&unsolicited_na(link.mac, addr)]) {
             failures.push(format!("sending unsolicited NA on {}: {e}", link.name));
@@ -53,6 +51,29 @@ impl LinkAnnouncer {
             Ok(())
         } else {
             Err(failures.join("; "))
+        }
+    }
+
+    /// Records `addr` and joins its group if it is the first address needing it; a failed
+    /// join is not recorded, so [`Announcer::retain`] tries again.
+    fn join(&mut self, ifindex: u32, addr: Ipv6Addr) -> Result<(), String> {
+        if let Some(group) = self.memberships.add(ifindex, addr)
+            && let Err(e) = self.groups.join(group, ifindex)
+        {
+            self.memberships.remove(ifindex, addr);
+            return Err(format!("joining {group}: {e}"));
+        }
+        Ok(())
+    }
+
+    /// Forgets `addr` and leaves its group if no other address needs it.
+    fn leave(&mut self, ifindex: u32, addr: Ipv6Addr) -> Result<(), String> {
+        match self.memberships.remove(ifindex, addr) {
+            Some(group) => self
+                .groups
+                .leave(group, ifindex)
+                .map_err(|e| format!("leaving {group}: {e}")),
+            None => Ok(()),
         }
     }
 }
@@ -69,8 +90,8 @@ impl Announcer for LinkAnnouncer {
     fn announce(&mut self, key: ResponderKey) -> Result<(), Error> {
         let link = Link::by_index(key.ifindex).map_err(|reason| failure(key, reason))?;
         match key.addr {
-            std::net::IpAddr::V4(addr) => Self::announce_v4(&link, addr),
-            std::net::IpAddr::V6(addr) => self.announce_v6(&link, addr),
+            IpAddr::V4(addr) => Self::announce_v4(&link, addr),
+            IpAddr::V6(addr) => self.announce_v6(&link, addr),
         }
         .map_err(|reason| failure(key, reason))
     }
@@ -78,15 +99,38 @@ impl Announcer for LinkAnnouncer {
     /// Leaves the solicited-node group the entry needed (unless another entry still needs
     /// it). Nothing is sent: the node taking the address over announces it itself.
     fn withdraw(&mut self, key: ResponderKey) -> Result<(), Error> {
-        let std::net::IpAddr::V6(addr) = key.addr else {
+        let IpAddr::V6(addr) = key.addr else {
             return Ok(());
         };
-        match self.memberships.remove(key.ifindex, addr) {
-            Some(group) => self
-                .groups
-                .leave(group, key.ifindex)
-                .map_err(|e| failure(key, format!("leaving {group}: {e}"))),
-            None => Ok(()),
+        self.leave(key.ifindex, addr)
+            .map_err(|reason| failure(key, reason))
+    }
+
+    /// Holds exactly the solicited-node memberships of the IPv6 entries in `entries`.
+    fn retain(&mut self, entries: &BTreeSet<ResponderKey>) -> Vec<Error> {
+        let wanted: BTreeSet<(u32, Ipv6Addr)> = entries
+            .iter()
+            .filter_map(|k| match k.addr {
+                IpAddr::V6(a) => Some((k.ifindex, a)),
+                IpAddr::V4(_) => None,
+            })
+            .collect();
+        let held = self.memberships.served();
+        let key = |(ifindex, addr): (u32, Ipv6Addr)| ResponderKey {
+            ifindex,
+            addr: IpAddr::V6(addr),
+        };
+        let mut failed = Vec::new();
+        for &(ifindex, addr) in held.difference(&wanted) {
+            if let Err(reason) = self.leave(ifindex, addr) {
+                failed.push(failure(key((ifindex, addr)), reason));
+            }
         }
+        for &(ifindex, addr) in wanted.difference(&held) {
+            if let Err(reason) = self.join(ifindex, addr) {
+                failed.push(failure(key((ifindex, addr)), reason));
+            }
+        }
+        failed
     }
 }
