@@ -59,7 +59,13 @@ impl<M: DatapathMaps, A: Announcer> Agent<M, A> {
         };
         let desired = compute(&inputs, &current);
         let applied = reconcile_from(&current, &desired.contents, &mut self.maps)?;
-        let announcements = announce_added(&applied, &mut self.announcer);
+        let mut announcements = announce_added(&applied, &mut self.announcer);
+        // Entries adopted from the pinned map after a restart were never "added" by this
+        // process: make the held state (IPv6 group memberships) match the whole table, which
+        // also retries joins that failed before.
+        announcements
+            .failed
+            .extend(self.announcer.retain(self.responders.entries()));
         Ok(SyncReport {
             applied,
             desired,

@@ -37,3 +37,52 @@ pub fn bring_up(
     // Dropping `datapath` closes this process's handles only: the maps and links are pinned.
     Ok(out)
 }
+
+/// What identifies an attachment: a device recreated under the same name gets a new ifindex
+/// and needs attaching again.
+pub type Selection = std::collections::BTreeSet<(u32, String)>;
+
+/// The interfaces `devices` selects right now.
+pub fn selection(devices: &Regex) -> Result<Selection, LoadError> {
+    Ok(netif::matching(devices)?
+        .into_iter()
+        .map(|i| (i.ifindex, i.name))
+        .collect())
+}
+
+/// Watches for selected interfaces appearing or being recreated after start (a NIC brought up
+/// late, a veth recreated), polling every `interval`, and runs [`bring_up`] again when the
+/// selection changed: already attached interfaces get their links updated in place (no gap),
+/// new ones are attached, and the interface maps are rewritten. Never returns; failures are
+/// logged and retried at the next tick.
+pub async fn rescan_devices(
+    pins: PinLayout,
+    devices: Regex,
+    mut attached: Selection,
+    interval: std::time::Duration,
+) -> crate::Error {
+    let mut tick = tokio::time::interval(interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let now = match selection(&devices) {
+            Ok(now) => now,
+            Err(error) => {
+                tracing::warn!(%error, "listing interfaces failed");
+                continue;
+            }
+        };
+        if now == attached || now.is_empty() {
+            continue;
+        }
+        match bring_up(&pins, &devices) {
+            Ok(done) => {
+                for (interface, how) in &done {
+                    tracing::info!(interface = %interface.name, ifindex = interface.ifindex, ?how, "datapath attached after a device change");
+                }
+                attached = done.into_iter().map(|(i, _)| (i.ifindex, i.name)).collect();
+            }
+            Err(error) => tracing::warn!(%error, "re-attaching after a device change failed"),
+        }
+    }
+}

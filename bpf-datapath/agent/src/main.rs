@@ -16,7 +16,9 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use ferrule_agent::agent::Agent;
 use ferrule_agent::announce::LinkAnnouncer;
-use ferrule_agent::bring_up::{DEFAULT_DEVICES, bring_up};
+use ferrule_agent::bring_up::{DEFAULT_DEVICES, bring_up, rescan_devices};
+use ferrule_agent::metrics::DatapathCollector;
+use ferrule_agent::node_addrs::{NodeAddrWriter, watch_node};
 use ferrule_agent::run::{RunSettings, run};
 use ferrule_agent::state_cmd::{Output, StateReport};
 use ferrule_bpf_loader::datapath::{DEFAULT_PIN_DIR, PinLayout};
@@ -60,6 +62,10 @@ struct RunArgs {
     /// Longest delay between a watched change and the sync that programs it.
     #[arg(long, env = "FERRULE_AGENT_DEBOUNCE", default_value = "100ms", value_parser = ferrule_runtime::config::parse_duration)]
     debounce: std::time::Duration,
+    /// How often to look for selected interfaces that appeared (or were recreated) after
+    /// start, and attach to them.
+    #[arg(long, env = "FERRULE_DEVICE_RESCAN_INTERVAL", default_value = "5s", value_parser = ferrule_runtime::config::parse_duration)]
+    device_rescan_interval: std::time::Duration,
 }
 
 /// A DaemonSet starts `ferrule-agent --node-name ...` without a subcommand: insert `run`
@@ -81,8 +87,11 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse_from(with_default_subcommand(std::env::args_os().collect()));
     match cli.command {
         Command::State { pin_dir, output } => {
-            let maps = KernelMaps::open_pinned(&PinLayout::new(pin_dir).maps_dir())?;
-            print!("{}", StateReport::read(&maps)?.render(output)?);
+            let dir = PinLayout::new(pin_dir).maps_dir();
+            let maps = KernelMaps::open_pinned(&dir)?;
+            let programs = ferrule_bpf_loader::kernel::program_counters(&dir)?;
+            let report = StateReport::read(&maps)?.with_programs(programs);
+            print!("{}", report.render(output)?);
             Ok(())
         }
         Command::Run(args) => run_agent(*args).await,
@@ -96,25 +105,49 @@ async fn run_agent(args: RunArgs) -> anyhow::Result<()> {
     let devices = regex::Regex::new(&args.devices).context("--devices is not a valid regex")?;
     let runtime = ferrule_runtime::Runtime::init("ferrule-agent", &args.common).await?;
     let pins = PinLayout::new(args.pin_dir);
-    for (interface, attached) in bring_up(&pins, &devices)? {
-        tracing::info!(interface = %interface.name, ifindex = interface.ifindex, ?attached, "datapath attached");
-    }
-    let maps = KernelMaps::open_pinned(&pins.maps_dir())?;
+    // Before attaching anything: an agent that cannot announce must not start half-working.
     let announcer = LinkAnnouncer::new().context(
         "opening packet sockets for gratuitous ARP / unsolicited NA (needs CAP_NET_RAW)",
     )?;
-    let agent = Agent::new(node_name, maps, announcer);
+    let attached = bring_up(&pins, &devices)?;
+    for (interface, how) in &attached {
+        tracing::info!(interface = %interface.name, ifindex = interface.ifindex, ?how, "datapath attached");
+    }
+    let rescan = rescan_devices(
+        pins.clone(),
+        devices.clone(),
+        attached
+            .into_iter()
+            .map(|(i, _)| (i.ifindex, i.name))
+            .collect(),
+        args.device_rescan_interval,
+    );
+    let maps = KernelMaps::open_pinned(&pins.maps_dir())?;
+    DatapathCollector::new(pins.maps_dir()).register(runtime.metrics());
+    let agent = Agent::new(node_name.clone(), maps, announcer);
     let settings = RunSettings {
         debounce: args.debounce,
         ..RunSettings::default()
     };
-    let work = run(
+    let node_watch = watch_node(
+        runtime.client(),
+        node_name.clone(),
+        NodeAddrWriter::new(pins.maps_dir()),
+    );
+    let sync = run(
         runtime.client(),
         agent,
         runtime.readiness(),
         runtime.metrics().clone(),
         settings,
     );
+    let work = async move {
+        tokio::select! {
+            error = sync => error,
+            error = node_watch => error,
+            error = rescan => error,
+        }
+    };
     if let Some(error) = runtime.run(work).await? {
         return Err(error).context("ferrule-agent stopped");
     }

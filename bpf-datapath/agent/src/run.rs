@@ -23,6 +23,8 @@ use tokio::time::Instant;
 use crate::Error;
 use crate::agent::Agent;
 use crate::feed::{Change, Feeder};
+use crate::metrics::AgentMetrics;
+use crate::problems::Problems;
 use crate::responder::Announcer;
 
 /// The controller label of the reconcile metrics.
@@ -56,6 +58,7 @@ pub async fn run<M: DatapathMaps, A: Announcer>(
     metrics: Metrics,
     settings: RunSettings,
 ) -> Error {
+    let recorder = ferrule_runtime::EventRecorder::new(client.clone(), "ferrule-agent", None);
     let services = watcher::watcher(
         Api::<Service>::all(client.clone()),
         watcher::Config::default(),
@@ -70,6 +73,8 @@ pub async fn run<M: DatapathMaps, A: Announcer>(
     .map_ok(|e| Change::Slices(Box::new(e)));
     let mut events = std::pin::pin!(futures::stream::select(services, slices));
     let mut feeder = Feeder::default();
+    let agent_metrics = AgentMetrics::register(&metrics);
+    let mut problems = Problems::default();
     // Due from the start: the first sync adopts and reconciles whatever the maps hold.
     let mut due: Option<Instant> = Some(Instant::now());
     loop {
@@ -100,8 +105,15 @@ pub async fn run<M: DatapathMaps, A: Announcer>(
                             announced = report.announcements.sent.len(),
                             "datapath maps in sync"
                         );
+                        agent_metrics.announced(
+                            report.announcements.sent.len(),
+                            report.announcements.failed.len(),
+                        );
                         for error in &report.announcements.failed {
                             tracing::warn!(%error, "announcement failed");
+                        }
+                        for problem in problems.newly_seen(&report.desired) {
+                            report_problem(&recorder, &agent.node_name, &problem).await;
                         }
                         due = None;
                         readiness.set_ready();
@@ -113,6 +125,32 @@ pub async fn run<M: DatapathMaps, A: Announcer>(
                 }
             }
         }
+    }
+}
+
+/// Logs a problem and, when it concerns a Service, puts a Warning Event on it.
+async fn report_problem(
+    events: &ferrule_runtime::EventRecorder,
+    node: &str,
+    problem: &crate::problems::Problem,
+) {
+    tracing::warn!(reason = problem.reason(), "{problem}");
+    if let Some(service) = problem.service() {
+        let regarding = k8s_openapi::api::core::v1::ObjectReference {
+            api_version: Some("v1".into()),
+            kind: Some("Service".into()),
+            namespace: Some(service.namespace.clone()),
+            name: Some(service.name.clone()),
+            ..Default::default()
+        };
+        events
+            .warning(
+                &regarding,
+                problem.reason(),
+                "Program",
+                format!("{problem} (node {node})"),
+            )
+            .await;
     }
 }
 

@@ -194,10 +194,12 @@ impl Datapath {
         &self.replaced_pins
     }
 
-    /// Writes each interface's MAC into `l2_ifmac` (the responder answers with it) and the
-    /// first global IPv4/IPv6 address among `interfaces` into `lb_node_addrs` (the SNAT
-    /// source for backends on other nodes). Entries are overwritten in place, never cleared
-    /// first, so a restart never leaves a window without them.
+    /// Writes each interface's MAC into `l2_ifmac` (the responder answers with it) and, where
+    /// `lb_node_addrs` has no address of a family yet, the first global address of that family
+    /// among `interfaces` (the SNAT source for backends on other nodes). An address already
+    /// there stays: the agent's Node watch replaces it with the Node's InternalIP, and a
+    /// restart or device rescan must not undo that. Entries are overwritten in place, never
+    /// cleared first, so there is never a window without them.
     pub fn write_interfaces(&mut self, interfaces: &[Interface]) -> Result<(), LoadError> {
         let map_err = |map: &'static str| {
             move |e: aya::maps::MapError| LoadError::Map {
@@ -230,14 +232,22 @@ impl Datapath {
             })?;
         let mut addrs: Array<_, LbNodeAddr> =
             Array::try_from(map).map_err(map_err(map_names::LB_NODE_ADDRS))?;
-        if let Some(v4) = interfaces.iter().find_map(|i| i.ipv4) {
+        let unset = |addrs: &Array<_, LbNodeAddr>, index| {
+            addrs
+                .get(&index, 0)
+                .map(|a| a.ip == [0; 16])
+                .unwrap_or(true)
+        };
+        let v4 = interfaces.iter().find_map(|i| i.ipv4);
+        if let Some(v4) = v4.filter(|_| unset(&addrs, LB_NODE_ADDR_V4)) {
             let mut ip = [0u8; 16];
             ip[..4].copy_from_slice(&v4.octets());
             addrs
                 .set(LB_NODE_ADDR_V4, LbNodeAddr { ip }, 0)
                 .map_err(map_err(map_names::LB_NODE_ADDRS))?;
         }
-        if let Some(v6) = interfaces.iter().find_map(|i| i.ipv6) {
+        let v6 = interfaces.iter().find_map(|i| i.ipv6);
+        if let Some(v6) = v6.filter(|_| unset(&addrs, LB_NODE_ADDR_V6)) {
             addrs
                 .set(LB_NODE_ADDR_V6, LbNodeAddr { ip: v6.octets() }, 0)
                 .map_err(map_err(map_names::LB_NODE_ADDRS))?;

@@ -8,6 +8,7 @@ pub enum MapName {
     Maglev,
     Responders,
     Counters,
+    NodeAddrs,
 }
 
 impl std::fmt::Display for MapName {
@@ -18,6 +19,7 @@ impl std::fmt::Display for MapName {
             Self::Maglev => "maglev",
             Self::Responders => "responders",
             Self::Counters => "counters",
+            Self::NodeAddrs => "node addresses",
         })
     }
 }

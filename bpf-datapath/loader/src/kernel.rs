@@ -10,8 +10,9 @@ use std::path::Path;
 
 use aya::maps::{HashMap, Map, MapData, PerCpuArray};
 use ferrule_bpf_common::{
-    FerruleCounters, L2ResponderKey, L2ResponderStats, LB_MAGLEV_M, LbBackend, LbFrontendKey,
-    LbMaglevRow, LbService, Program, map_names,
+    FerruleCounters, L2ResponderKey, L2ResponderStats, LB_MAGLEV_M, LB_NODE_ADDR_V4,
+    LB_NODE_ADDR_V6, LbBackend, LbFrontendKey, LbMaglevRow, LbNodeAddr, LbService, Program,
+    map_names,
 };
 
 use crate::abi;
@@ -19,8 +20,8 @@ use crate::contents::{MapContents, MapOp};
 use crate::error::{MapError, MapName};
 use crate::maps::DatapathMaps;
 use crate::model::{
-    BackendId, MaglevTable, ProgramCounters, ResponderCounters, ResponderKey, ServiceCounters,
-    ServiceId,
+    BackendId, Frontend, MaglevTable, ProgramCounters, ResponderCounters, ResponderKey,
+    ServiceCounters, ServiceId,
 };
 
 /// The datapath's maps, typed.
@@ -102,6 +103,24 @@ impl KernelMaps {
             responders: open(map_names::L2_RESPONDER, MapName::Responders)?,
             service_counters: open(map_names::LB_SERVICE_COUNTERS, MapName::Counters)?,
         })
+    }
+}
+
+impl KernelMaps {
+    /// Every frontend with its counters, without reading Maglev rows or backends: what a
+    /// metrics scrape needs, at one lookup per service.
+    pub fn frontend_counters(&self) -> Result<Vec<(Frontend, ServiceCounters)>, MapError> {
+        let mut out = Vec::new();
+        for e in self.frontends.iter() {
+            let (k, v) = e.map_err(read_err(MapName::Frontends))?;
+            let frontend = abi::frontend_from_key(&k).map_err(decode_err(MapName::Frontends))?;
+            let per_cpu = self
+                .service_counters
+                .get(&v.id, 0)
+                .map_err(read_err(MapName::Counters))?;
+            out.push((frontend, abi::service_counters(per_cpu.iter())));
+        }
+        Ok(out)
     }
 }
 
@@ -243,4 +262,36 @@ pub fn program_counters(dir: &Path) -> Result<Vec<(Program, ProgramCounters)>, M
             Ok((program, abi::service_counters(per_cpu.iter())))
         })
         .collect()
+}
+
+/// Overwrites the node's SNAT source addresses (`lb_node_addrs`) in the maps pinned in `dir`.
+/// A family given as None keeps its current entry: the node may simply have no address of
+/// that family in its status.
+pub fn write_node_addrs(
+    dir: &Path,
+    v4: Option<std::net::Ipv4Addr>,
+    v6: Option<std::net::Ipv6Addr>,
+) -> Result<(), MapError> {
+    let path = dir.join(map_names::LB_NODE_ADDRS);
+    let map = MapData::from_pin(&path)
+        .and_then(Map::from_map_data)
+        .map_err(|e| MapError::Write {
+            map: MapName::NodeAddrs,
+            reason: format!("opening the pin {}: {e}", path.display()),
+        })?;
+    let mut addrs: aya::maps::Array<MapData, LbNodeAddr> =
+        aya::maps::Array::try_from(map).map_err(write_err(MapName::NodeAddrs))?;
+    if let Some(v4) = v4 {
+        let mut ip = [0u8; 16];
+        ip[..4].copy_from_slice(&v4.octets());
+        addrs
+            .set(LB_NODE_ADDR_V4, LbNodeAddr { ip }, 0)
+            .map_err(write_err(MapName::NodeAddrs))?;
+    }
+    if let Some(v6) = v6 {
+        addrs
+            .set(LB_NODE_ADDR_V6, LbNodeAddr { ip: v6.octets() }, 0)
+            .map_err(write_err(MapName::NodeAddrs))?;
+    }
+    Ok(())
 }
