@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: Apache-2.0
+// SPDX-License-Identifier: Apache-2.0 OR GPL-2.0-only
 /*
  * Service load balancer (tc ingress, `classifier`): DNAT of packets to a frontend
  * (VIP, port, proto) to a backend chosen by Maglev, an LRU conntrack so a flow keeps its
@@ -6,10 +6,15 @@
  *
  * tc rather than XDP: the rewritten packet continues up the stack (routing to a local veth,
  * forwarding to another node, netfilter), which XDP would have to reimplement with redirects,
- * and replies from local backends only exist at the skb level.
+ * and replies from local backends only exist at the skb level. The exception is SNATed
+ * traffic: its source is a node address, which IPv4 input routing would drop as a martian, so
+ * the program forwards it itself (bpf_fib_lookup, TTL/hop-limit decrement,
+ * bpf_redirect_neigh: verdict TC_ACT_REDIRECT), and counts what it cannot forward (see
+ * forward_snat).
  *
  * Implemented: TCP and UDP, IPv4 and IPv6, eTP Cluster and Local backend selection, counted
- * drops, SNAT to the node IP for eTP Cluster traffic to backends on other nodes, ICMP errors
+ * drops, SNAT to the node IP for eTP Cluster traffic to backends on other nodes, forwarded
+ * from here to the backend's node, ICMP errors
  * of tracked flows (SNATed ones included), IPv6 hop-by-hop, routing (segments left 0),
  * destination options and fragment headers before L4 (up to LB_IPV6_MAX_EXT_HDRS), and
  * fragments of both families: the first fragment is balanced and records its ports in
@@ -18,6 +23,9 @@
  * (counted as FERRULE_DROP_FRAGMENT on the program), IPv6 with AH, ESP, unknown or too many
  * extension headers, routing headers with segments left, truncated L4 headers — the kernel
  * treats them as it would without us. Fragments are never reassembled here.
+ * Not yet forwarded here: ICMP errors translated to leave from the node address (a client's
+ * error about a SNATed reply, sent on to the backend) still go to the stack, where IPv4 drops
+ * them as martians.
  *
  * Conntrack holds two entries per flow: the original direction keyed client→VIP (value: the
  * backend), and the reply direction keyed backend→client, or backend→node:port with SNAT
@@ -111,11 +119,17 @@ struct flow {
 	__u8 proto;
 	__u8 family;
 	__u8 l3_only; /* a later fragment: no L4 header, only the addresses are rewritten */
-	__u8 pad;
+	__u8 hop_limit; /* IPv4 TTL or IPv6 hop limit as received */
+	__u32 service_id; /* set by a handler returning LB_FORWARD_SNAT */
 	__u32 l3_off;
 	__u32 l4_off;
 	__u32 csum_off; /* offset of the L4 checksum */
 };
+
+/* A handler's verdict for an original-direction packet it translated with SNAT: lb_ingress
+ * then calls forward_snat, so the forwarder's frame adds to lb_ingress's, not to the
+ * handler's (together those exceed the 512-byte stack). Not a TC_ACT_* value. */
+#define LB_FORWARD_SNAT 0x100
 
 /* What parse_flow found. */
 #define PARSE_FLOW 0       /* `f` describes a TCP/UDP flow (or a later fragment of one) */
@@ -229,6 +243,7 @@ static __attribute__((noinline)) int parse_flow(struct __sk_buff *skb, struct fl
 		fi.first = !fi.later && (frag_off & IP_MF);
 		f->family = FERRULE_AF_INET;
 		f->proto = ip->protocol;
+		f->hop_limit = ip->ttl;
 		f->l4_off = f->l3_off + ip->ihl * 4;
 		__builtin_memcpy(f->saddr, &ip->saddr, 4);
 		__builtin_memcpy(f->daddr, &ip->daddr, 4);
@@ -240,6 +255,7 @@ static __attribute__((noinline)) int parse_flow(struct __sk_buff *skb, struct fl
 		if ((void *)(ip6 + 1) > data_end || ip6->version != 6)
 			return PARSE_NOT_FLOW;
 		f->family = FERRULE_AF_INET6;
+		f->hop_limit = ip6->hop_limit;
 		__builtin_memcpy(f->saddr, ip6->saddr.in6_u.u6_addr8, 16);
 		__builtin_memcpy(f->daddr, ip6->daddr.in6_u.u6_addr8, 16);
 		nexthdr = ip6->nexthdr;
@@ -448,10 +464,115 @@ static __always_inline void ct_key_of(struct lb_ct_key *k, const struct flow *f)
 	k->family = f->family;
 }
 
+/* ------------------------------------------------------------ SNAT forwarding ---------- */
+
+/* An SNATed packet leaves with one of the node's own addresses as its source. Handed to the
+ * stack at ingress, IPv4 input routing drops it as a martian (a local source arriving on an
+ * interface; accept_local only helps with rp_filter off), so the program forwards it itself:
+ * a FIB lookup from the ingress interface, the TTL/hop-limit decrement a router owes, and
+ * bpf_redirect_neigh (5.10+) to the egress device, which also resolves the next hop's MAC.
+ * Netfilter's FORWARD and POSTROUTING hooks are bypassed for these packets, as with any tc
+ * redirect.
+ *
+ * A packet whose TTL/hop limit forwarding would exhaust is dropped and counted as
+ * FERRULE_DROP_TTL_EXCEEDED before it is translated. Passing it instead helps nobody: passed
+ * untranslated, the stack would treat a packet for the VIP as if there were no load balancer
+ * (deliver it to whatever local socket holds the VIP and port, or route it wherever the VIP
+ * routes); passed translated, IPv4 drops it as a martian and IPv6 addresses its Time Exceeded
+ * to the node itself (the SNAT source), not to the client. Sending ICMP from here is not
+ * implemented. */
+
+/* Reads the translated headers back from the packet (so the callers' frames hold no copy),
+ * looks the route up and redirects. When the FIB cannot forward it (forwarding disabled on the
+ * ingress device, no route, blackhole/unreachable/prohibit, a local or non-unicast
+ * destination, too big for the egress MTU, lightweight-tunnel routes, no such device):
+ *  - IPv4: counted as FERRULE_DROP_NO_ROUTE and dropped. The stack cannot do better: the
+ *    martian check drops the packet before any of its own routing runs.
+ *  - IPv6: passed, so the stack decides as it would without us (it has no martian check, and
+ *    routes bpf_fib_lookup does not model, like lightweight tunnels, still work there).
+ * Callers have already rejected packets whose hop limit forwarding would exhaust. */
+static __attribute__((noinline)) int forward_snat(struct __sk_buff *skb, const struct flow *f)
+{
+	__u32 service_id = f->service_id;
+	struct bpf_fib_lookup fib = {};
+	int have_service = service_id < LB_MAX_SERVICES;
+	__be16 ports[2] = {};
+	void *data, *data_end;
+	__u8 ttl = 0, l3_proto = 0;
+	long rc;
+
+	/* A later fragment carries no ports; the lookup then hashes on addresses only. */
+	if (!f->l3_only && bpf_skb_load_bytes(skb, f->l4_off, ports, 4))
+		return drop(service_id, FERRULE_DROP_MALFORMED);
+	data = (void *)(long)skb->data;
+	data_end = (void *)(long)skb->data_end;
+	fib.l4_protocol = f->proto;
+	fib.sport = ports[0];
+	fib.dport = ports[1];
+	/* tot_len 0: the kernel checks the skb itself against the egress MTU, which accounts for
+	 * GRO/GSO aggregates; a tot_len would fail those as too big. */
+	fib.tot_len = 0;
+	fib.ifindex = skb->ingress_ifindex;
+	if (f->family == FERRULE_AF_INET) {
+		struct iphdr *ip = data + sizeof(struct ethhdr);
+
+		if ((void *)(ip + 1) > data_end)
+			return drop(service_id, FERRULE_DROP_MALFORMED);
+		fib.family = FERRULE_AF_INET;
+		ttl = ip->ttl;
+		l3_proto = ip->protocol;
+		fib.tos = ip->tos;
+		fib.ipv4_src = ip->saddr;
+		fib.ipv4_dst = ip->daddr;
+	} else {
+		struct ipv6hdr *ip6 = data + sizeof(struct ethhdr);
+
+		if ((void *)(ip6 + 1) > data_end)
+			return drop(service_id, FERRULE_DROP_MALFORMED);
+		fib.family = FERRULE_AF_INET6;
+		ttl = ip6->hop_limit;
+		fib.flowinfo = *(__be32 *)ip6 & bpf_htonl(0x0fffffff);
+		__builtin_memcpy(fib.ipv6_src, ip6->saddr.in6_u.u6_addr32, 16);
+		__builtin_memcpy(fib.ipv6_dst, ip6->daddr.in6_u.u6_addr32, 16);
+	}
+
+	rc = bpf_fib_lookup(skb, &fib, sizeof(fib), 0);
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH) {
+		if (f->family == FERRULE_AF_INET)
+			return drop(service_id, FERRULE_DROP_NO_ROUTE);
+		count(service_id, skb->len, have_service);
+		return TC_ACT_OK;
+	}
+	/* Checked by the callers before translating; checked again so the decrement below can
+	 * never wrap whatever the callers do. */
+	if (ttl <= 1)
+		return drop(service_id, FERRULE_DROP_TTL_EXCEEDED);
+
+	if (f->family == FERRULE_AF_INET) {
+		/* TTL shares a checksummed 16-bit word with the protocol. */
+		__be16 old_word = bpf_htons(((__u16)ttl << 8) | l3_proto);
+		__be16 new_word = bpf_htons(((__u16)(ttl - 1) << 8) | l3_proto);
+
+		ttl--;
+		if (bpf_l3_csum_replace(skb, f->l3_off + offsetof(struct iphdr, check), old_word,
+					new_word, 2) ||
+		    bpf_skb_store_bytes(skb, f->l3_off + offsetof(struct iphdr, ttl), &ttl, 1, 0))
+			return drop(service_id, FERRULE_DROP_MALFORMED);
+	} else {
+		/* No header checksum, and the hop limit is not in the L4 pseudo-header. */
+		ttl--;
+		if (bpf_skb_store_bytes(skb, f->l3_off + offsetof(struct ipv6hdr, hop_limit), &ttl,
+					1, 0))
+			return drop(service_id, FERRULE_DROP_MALFORMED);
+	}
+	count(service_id, skb->len, have_service);
+	return bpf_redirect_neigh(fib.ifindex, NULL, 0, 0);
+}
+
 /* A flow conntrack already knows: rewrite as recorded. Original direction: destination to
  * the backend (and source to the node with SNAT); reply: source to the VIP (and destination
  * back to the client with SNAT). */
-static __always_inline int handle_tracked(struct __sk_buff *skb, const struct flow *f,
+static __always_inline int handle_tracked(struct __sk_buff *skb, struct flow *f,
 					  struct lb_ct_value *ct)
 {
 	__u8 nat_ip[16], snat_ip[16];
@@ -461,12 +582,18 @@ static __always_inline int handle_tracked(struct __sk_buff *skb, const struct fl
 	int snat = ct->flags & LB_CT_F_SNAT;
 
 	ct->last_seen_ns = bpf_ktime_get_ns();
+	if (snat && !reply && f->hop_limit <= 1)
+		return drop(service_id, FERRULE_DROP_TTL_EXCEEDED);
 	__builtin_memcpy(nat_ip, ct->nat_ip, 16);
 	__builtin_memcpy(snat_ip, ct->snat_ip, 16);
 	if (rewrite(skb, f, !reply, nat_ip, nat_port))
 		return drop(service_id, FERRULE_DROP_MALFORMED);
 	if (snat && rewrite(skb, f, reply, snat_ip, snat_port))
 		return drop(service_id, FERRULE_DROP_MALFORMED);
+	if (snat && !reply) {
+		f->service_id = service_id;
+		return LB_FORWARD_SNAT;
+	}
 	count(service_id, skb->len, service_id < LB_MAX_SERVICES);
 	return TC_ACT_OK;
 }
@@ -484,7 +611,7 @@ static __always_inline int addr_is_zero(const __u8 *a)
 /* A new flow to a frontend: pick the backend, record both directions, translate.
  * eTP Cluster to a backend on another node also SNATs to the node IP, so the backend's reply
  * comes back through this node (and this conntrack) instead of straight to the client. */
-static __attribute__((noinline)) int handle_new(struct __sk_buff *skb, const struct flow *f,
+static __attribute__((noinline)) int handle_new(struct __sk_buff *skb, struct flow *f,
 						const struct lb_service *svc)
 {
 	__u32 service_id = svc->id;
@@ -527,6 +654,10 @@ static __attribute__((noinline)) int handle_new(struct __sk_buff *skb, const str
 		node = bpf_map_lookup_elem(&lb_node_addrs, &idx);
 		if (!node || addr_is_zero(node->ip))
 			return drop(service_id, FERRULE_DROP_NO_NODE_ADDR);
+		/* Before any conntrack state or SNAT port is taken for a packet we will not forward
+		 * (see forward_snat for why it is not passed instead). */
+		if (f->hop_limit <= 1)
+			return drop(service_id, FERRULE_DROP_TTL_EXCEEDED);
 	}
 
 	ct_key_of(&orig_key, f);
@@ -585,6 +716,10 @@ static __attribute__((noinline)) int handle_new(struct __sk_buff *skb, const str
 		return drop(service_id, FERRULE_DROP_MALFORMED);
 	if (snat && rewrite(skb, f, 0, orig.snat_ip, orig.snat_port))
 		return drop(service_id, FERRULE_DROP_MALFORMED);
+	if (snat) {
+		f->service_id = service_id;
+		return LB_FORWARD_SNAT;
+	}
 	count(service_id, skb->len, 1);
 	return TC_ACT_OK;
 }
@@ -817,8 +952,7 @@ static __attribute__((noinline)) int handle_icmp_error(struct __sk_buff *skb)
 }
 
 /* A parsed flow conntrack knows; -1 when it does not. */
-static __attribute__((noinline)) int handle_known_flow(struct __sk_buff *skb,
-						       const struct flow *f)
+static __attribute__((noinline)) int handle_known_flow(struct __sk_buff *skb, struct flow *f)
 {
 	struct lb_ct_key ct_key = {};
 	struct lb_ct_value *ct;
@@ -850,18 +984,22 @@ int lb_ingress(struct __sk_buff *skb)
 		return handle_icmp_error(skb);
 	}
 	verdict = handle_known_flow(skb, &f);
-	if (verdict >= 0)
-		return verdict;
-
-	__builtin_memcpy(fe.ip, f.daddr, 16);
-	fe.port = f.dport;
-	fe.proto = f.proto;
-	fe.family = f.family;
-	svc = bpf_map_lookup_elem(&lb_frontends, &fe);
-	if (!svc)
-		return TC_ACT_OK;
-	return handle_new(skb, &f, svc);
+	if (verdict < 0) {
+		__builtin_memcpy(fe.ip, f.daddr, 16);
+		fe.port = f.dport;
+		fe.proto = f.proto;
+		fe.family = f.family;
+		svc = bpf_map_lookup_elem(&lb_frontends, &fe);
+		if (!svc)
+			return TC_ACT_OK;
+		verdict = handle_new(skb, &f, svc);
+	}
+	if (verdict == LB_FORWARD_SNAT)
+		return forward_snat(skb, &f);
+	return verdict;
 }
 
-/* The project licence; no GPL-only helper is used, so the kernel needs no GPL string. */
-char LICENSE[] SEC("license") = "Apache-2.0";
+/* The project licence, plus GPL-2.0 as an alternative: bpf_fib_lookup is a GPL-only helper,
+ * and the kernel accepts it only from programs whose licence string is GPL-compatible
+ * ("GPL and additional rights": GPLv2, and here the Apache-2.0 option too). */
+char LICENSE[] SEC("license") = "GPL and additional rights";

@@ -79,7 +79,7 @@ fn maps() -> InMemoryMaps {
         ServiceCounters {
             packets: 4,
             bytes: 300,
-            drops: DropCounts([0, 3, 0, 0, 0, 0, 0, 1]),
+            drops: DropCounts([0, 3, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0]),
         },
     );
     maps.set_responder_counters(responder, ResponderCounters { responses: 7 });
@@ -159,7 +159,7 @@ fn program_counters_get_their_own_table_with_drop_reasons() {
     let lb = ProgramCounters {
         packets: 12,
         bytes: 900,
-        drops: DropCounts([0, 0, 2, 0, 0, 5, 0, 0]),
+        drops: DropCounts([0, 0, 2, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
     };
     let report = StateReport::read(&InMemoryMaps::default())
         .expect("read")

@@ -47,7 +47,6 @@ fn traffic_policy_local_keeps_the_client_ip_and_drops_without_a_local_backend() 
 /// has no such check, hence the IPv6 twin below passes. Run it with
 /// `cargo test -p ferrule-agent --test netns_e2e -- --ignored --exact <this test's name>`.
 #[test]
-#[ignore = "product bug: SNATed IPv4 packets are dropped as martians (source is a node address)"]
 fn traffic_policy_cluster_snats_to_a_backend_on_another_node_over_ipv4() {
     scenario("r", "etp_cluster_remote4", &[BACKEND4]);
 }

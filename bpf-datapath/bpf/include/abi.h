@@ -247,7 +247,9 @@ enum ferrule_drop_reason {
 	FERRULE_DROP_FRAGMENT = 5,      /* later fragment whose first was not seen: passed as is */
 	FERRULE_DROP_NO_NODE_ADDR = 6,  /* SNAT needed but lb_node_addrs has no address */
 	FERRULE_DROP_SNAT_PORTS = 7,    /* every SNAT port tried is in use */
-	FERRULE_DROP_REASONS = 8,       /* array size; room for new reasons without an ABI change */
+	FERRULE_DROP_NO_ROUTE = 8,      /* SNATed IPv4 packet the FIB cannot forward (see lb.bpf.c) */
+	FERRULE_DROP_TTL_EXCEEDED = 9,  /* SNATed packet whose TTL/hop limit forwarding would end */
+	FERRULE_DROP_REASONS = 16,      /* array size; room for new reasons without an ABI change */
 };
 
 /* Value of `prog_counters` (PERCPU_ARRAY indexed by enum ferrule_program) and of
@@ -260,7 +262,7 @@ struct ferrule_counters {
 	__u64 bytes;
 	__u64 drops[FERRULE_DROP_REASONS];
 };
-FERRULE_ABI_SIZE(ferrule_counters, 80);
+FERRULE_ABI_SIZE(ferrule_counters, 144);
 FERRULE_ABI_OFFSET(ferrule_counters, packets, 0);
 FERRULE_ABI_OFFSET(ferrule_counters, bytes, 8);
 FERRULE_ABI_OFFSET(ferrule_counters, drops, 16);

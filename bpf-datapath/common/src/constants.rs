@@ -39,8 +39,10 @@ pub const FERRULE_DROP_CT_FULL: u32 = 4;
 pub const FERRULE_DROP_FRAGMENT: u32 = 5;
 pub const FERRULE_DROP_NO_NODE_ADDR: u32 = 6;
 pub const FERRULE_DROP_SNAT_PORTS: u32 = 7;
+pub const FERRULE_DROP_NO_ROUTE: u32 = 8;
+pub const FERRULE_DROP_TTL_EXCEEDED: u32 = 9;
 /// Length of `ferrule_counters.drops`.
-pub const FERRULE_DROP_REASONS: usize = 8;
+pub const FERRULE_DROP_REASONS: usize = 16;
 
 pub const FERRULE_PROG_L2_RESPONDER: u32 = 0;
 pub const FERRULE_PROG_LB: u32 = 1;
@@ -102,6 +104,11 @@ pub const ABI_CONSTANTS: &[(&str, u64)] = &[
         FERRULE_DROP_NO_NODE_ADDR as u64,
     ),
     ("FERRULE_DROP_SNAT_PORTS", FERRULE_DROP_SNAT_PORTS as u64),
+    ("FERRULE_DROP_NO_ROUTE", FERRULE_DROP_NO_ROUTE as u64),
+    (
+        "FERRULE_DROP_TTL_EXCEEDED",
+        FERRULE_DROP_TTL_EXCEEDED as u64,
+    ),
     ("FERRULE_DROP_REASONS", FERRULE_DROP_REASONS as u64),
     (
         "FERRULE_PROG_L2_RESPONDER",

@@ -13,7 +13,7 @@ pub struct FerruleCounters {
     /// Indexed by [`DropReason`].
     pub drops: [u64; FERRULE_DROP_REASONS],
 }
-const _: () = assert!(size_of::<FerruleCounters>() == 80);
+const _: () = assert!(size_of::<FerruleCounters>() == 144);
 
 impl FerruleCounters {
     pub fn drops_for(&self, reason: DropReason) -> u64 {
@@ -47,11 +47,13 @@ pub enum DropReason {
     Fragment = crate::FERRULE_DROP_FRAGMENT,
     NoNodeAddr = crate::FERRULE_DROP_NO_NODE_ADDR,
     SnatPorts = crate::FERRULE_DROP_SNAT_PORTS,
+    NoRoute = crate::FERRULE_DROP_NO_ROUTE,
+    TtlExceeded = crate::FERRULE_DROP_TTL_EXCEEDED,
 }
 
 impl DropReason {
     /// Every reason, in index order.
-    pub const ALL: [DropReason; 8] = [
+    pub const ALL: [DropReason; 10] = [
         Self::Malformed,
         Self::NoBackend,
         Self::NoLocalBackend,
@@ -60,6 +62,8 @@ impl DropReason {
         Self::Fragment,
         Self::NoNodeAddr,
         Self::SnatPorts,
+        Self::NoRoute,
+        Self::TtlExceeded,
     ];
 
     /// Fixed label for metrics.
@@ -73,6 +77,8 @@ impl DropReason {
             Self::Fragment => "fragment",
             Self::NoNodeAddr => "no_node_address",
             Self::SnatPorts => "snat_ports_exhausted",
+            Self::NoRoute => "no_route",
+            Self::TtlExceeded => "ttl_exceeded",
         }
     }
 }

@@ -123,7 +123,7 @@ fn service_counters_sum_cpus_and_drop_reasons() {
         ServiceCounters {
             packets: 5,
             bytes: 150,
-            drops: DropCounts([0, 1, 4, 0, 0, 0, 0, 0])
+            drops: DropCounts([0, 1, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
         }
     );
     assert_eq!(service_counters([&a, &b]).drops.total(), 5);

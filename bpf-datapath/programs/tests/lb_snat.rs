@@ -1,11 +1,15 @@
 //! lb.bpf.c: eTP Cluster traffic to a backend on another node is SNATed to the node IP, so the
 //! reply returns through this node and is translated back to VIP → client.
+//!
+//! These runs have no ingress device, so the FIB lookup that forwards SNATed packets fails:
+//! original-direction IPv4 is translated, then dropped as FERRULE_DROP_NO_ROUTE; IPv6 is
+//! passed to the stack. lb_snat_forward.rs covers the forwarding itself.
 
 mod support;
 
-use ferrule_bpf_common::{DropReason, LbService};
-use support::ip::{Ip, TCP, UDP, ip_packet, parse_and_verify};
-use support::lb::{Lb, TC_ACT_OK, TC_ACT_SHOT};
+use ferrule_bpf_common::{DropReason, LB_BACKEND_F_NODE_LOCAL, LbService};
+use support::ip::{Ip, TCP, UDP, hop_limit, ip_packet, parse_and_verify, with_hop_limit};
+use support::lb::{Lb, TC_ACT_OK, TC_ACT_SHOT, unforwarded_snat_verdict};
 
 const SERVICE: u32 = 11;
 const VIP4: Ip = Ip::V4([203, 0, 113, 10]);
@@ -46,9 +50,12 @@ fn assert_snat_round_trip(vip: Ip, node: Ip, client: Ip, backend: Ip, proto: u8)
     let mut lb = lb_with_remote_backend(vip, backend, proto);
     lb.set_node_addr(node);
 
+    let original_verdict = unforwarded_snat_verdict(vip);
+    let passed = u64::from(original_verdict == TC_ACT_OK);
+
     let out = lb.run(&ip_packet(proto, client, vip, 40030, PORT));
 
-    assert_eq!(out.verdict, TC_ACT_OK);
+    assert_eq!(out.verdict, original_verdict);
     let p = parse_and_verify(&out.frame);
     assert_eq!(
         (p.src, p.sport),
@@ -64,13 +71,21 @@ fn assert_snat_round_trip(vip: Ip, node: Ip, client: Ip, backend: Ip, proto: u8)
     assert_eq!((r.src, r.sport), (vip, PORT), "reply from the VIP");
     assert_eq!((r.dst, r.dport), (client, 40030), "reply to the client");
 
-    let again = parse_and_verify(&lb.run(&ip_packet(proto, client, vip, 40030, PORT)).frame);
+    let again = lb.run(&ip_packet(proto, client, vip, 40030, PORT));
+    assert_eq!(again.verdict, original_verdict);
+    let a = parse_and_verify(&again.frame);
     assert_eq!(
-        (again.src, again.dst),
+        (a.src, a.dst),
         (node, backend),
         "tracked packets SNATed the same"
     );
-    assert_eq!(lb.service_counters(SERVICE).packets, 3);
+    let counters = lb.service_counters(SERVICE);
+    assert_eq!(
+        counters.packets,
+        1 + 2 * passed,
+        "the reply, and what was passed"
+    );
+    assert_eq!(counters.drops_for(DropReason::NoRoute), 2 - 2 * passed);
 }
 
 #[test]
@@ -127,4 +142,73 @@ fn remote_backend_without_node_address_drops_and_counts() {
             .drops_for(DropReason::NoNodeAddr),
         1
     );
+}
+
+/// Forwarding would end the packet's life: dropped before anything is translated or tracked
+/// (see forward_snat in lb.bpf.c for why it is not passed instead).
+#[test]
+fn snat_packets_with_ttl_1_are_dropped_untranslated_and_counted() {
+    for (vip, node, client, backend) in [
+        (VIP4, NODE4, CLIENT4, REMOTE4),
+        (VIP6, NODE6, CLIENT6, REMOTE6),
+    ] {
+        let mut lb = lb_with_remote_backend(vip, backend, TCP);
+        lb.set_node_addr(node);
+        let packet = with_hop_limit(&ip_packet(TCP, client, vip, 40033, PORT), 1);
+
+        let out = lb.run(&packet);
+
+        assert_eq!(out.verdict, TC_ACT_SHOT);
+        assert_eq!(out.frame, packet, "left untranslated");
+        assert_eq!(
+            lb.service_counters(SERVICE)
+                .drops_for(DropReason::TtlExceeded),
+            1
+        );
+        assert_eq!(
+            lb.conntrack.keys().count(),
+            0,
+            "no flow state or SNAT port taken"
+        );
+    }
+}
+
+#[test]
+fn tracked_snat_packet_with_ttl_1_is_dropped_and_counted() {
+    let mut lb = lb_with_remote_backend(VIP6, REMOTE6, UDP);
+    lb.set_node_addr(NODE6);
+    let packet = ip_packet(UDP, CLIENT6, VIP6, 40034, PORT);
+    assert_eq!(lb.run(&packet).verdict, TC_ACT_OK, "flow established");
+
+    let out = lb.run(&with_hop_limit(&packet, 1));
+
+    assert_eq!(out.verdict, TC_ACT_SHOT);
+    assert_eq!(
+        lb.service_counters(SERVICE)
+            .drops_for(DropReason::TtlExceeded),
+        1
+    );
+}
+
+/// Without SNAT the stack forwards (or delivers) the packet and applies its own TTL rules.
+#[test]
+fn ttl_1_to_a_local_backend_is_left_to_the_stack() {
+    let mut lb = Lb::load();
+    lb.add_backend(1, REMOTE4, BACKEND_PORT, LB_BACKEND_F_NODE_LOCAL);
+    lb.set_maglev_row(SERVICE, &[1]);
+    let service = LbService {
+        id: SERVICE,
+        backend_count: 1,
+        flags: 0,
+    };
+    lb.add_frontend(VIP4, PORT, TCP, service);
+
+    let out = lb.run(&with_hop_limit(
+        &ip_packet(TCP, CLIENT4, VIP4, 40035, PORT),
+        1,
+    ));
+
+    assert_eq!(out.verdict, TC_ACT_OK);
+    assert_eq!(parse_and_verify(&out.frame).dst, REMOTE4);
+    assert_eq!(hop_limit(&out.frame), 1, "not decremented here");
 }

@@ -267,3 +267,29 @@ pub fn parse_and_verify(frame: &[u8]) -> Parsed {
         l4_checksum: carried,
     }
 }
+
+/// The IPv4 TTL or IPv6 hop limit of a frame made by [`ip_frame`].
+pub fn hop_limit(frame: &[u8]) -> u8 {
+    match u16::from_be_bytes([frame[12], frame[13]]) {
+        0x0800 => frame[14 + 8],
+        0x86dd => frame[14 + 7],
+        other => panic!("not an IP frame: ethertype {other:#06x}"),
+    }
+}
+
+/// `frame` (made by [`ip_frame`]) with its TTL or hop limit set to `value`, the IPv4 header
+/// checksum recomputed.
+pub fn with_hop_limit(frame: &[u8], value: u8) -> Vec<u8> {
+    let mut f = frame.to_vec();
+    match u16::from_be_bytes([f[12], f[13]]) {
+        0x0800 => {
+            f[14 + 8] = value;
+            f[14 + 10..14 + 12].fill(0);
+            let csum = header_checksum(&f[14..34]);
+            f[14 + 10..14 + 12].copy_from_slice(&csum.to_be_bytes());
+        }
+        0x86dd => f[14 + 7] = value,
+        other => panic!("not an IP frame: ethertype {other:#06x}"),
+    }
+    f
+}

@@ -13,6 +13,23 @@ use super::{Outcome, require_root};
 
 pub const TC_ACT_OK: u32 = 0;
 pub const TC_ACT_SHOT: u32 = 2;
+/// What `bpf_redirect_neigh` returns; the test run reports it without redirecting.
+pub const TC_ACT_REDIRECT: u32 = 7;
+
+/// The verdict on an original-direction SNATed packet the FIB lookup cannot forward, which is
+/// every one in a run without an ingress device ([`Lb::run`]): IPv4 is dropped
+/// (FERRULE_DROP_NO_ROUTE), IPv6 passed to the stack.
+pub fn unforwarded_snat_verdict(ip: Ip) -> u32 {
+    match ip {
+        Ip::V4(_) => TC_ACT_SHOT,
+        Ip::V6(_) => TC_ACT_OK,
+    }
+}
+
+/// `struct __sk_buff`: its size and the two fields a test run context may set here.
+const SK_BUFF_SIZE: usize = 192;
+const SK_BUFF_INGRESS_IFINDEX: usize = 36;
+const SK_BUFF_IFINDEX: usize = 40;
 
 pub struct Lb {
     ebpf: Ebpf,
@@ -125,6 +142,21 @@ impl Lb {
     }
 
     pub fn run(&self, frame: &[u8]) -> Outcome {
+        self.run_with(frame, None)
+    }
+
+    /// Runs `frame` as if it arrived on interface `ifindex` of the current namespace (a
+    /// `__sk_buff` context naming it as both device and ingress device). Without one the
+    /// program sees ingress_ifindex 0, on which every FIB lookup fails.
+    pub fn run_from(&self, frame: &[u8], ifindex: u32) -> Outcome {
+        let mut ctx = [0u8; SK_BUFF_SIZE];
+        ctx[SK_BUFF_INGRESS_IFINDEX..SK_BUFF_INGRESS_IFINDEX + 4]
+            .copy_from_slice(&ifindex.to_ne_bytes());
+        ctx[SK_BUFF_IFINDEX..SK_BUFF_IFINDEX + 4].copy_from_slice(&ifindex.to_ne_bytes());
+        self.run_with(frame, Some(&ctx))
+    }
+
+    fn run_with(&self, frame: &[u8], ctx: Option<&[u8]>) -> Outcome {
         let prog: &SchedClassifier = self
             .ebpf
             .program(ferrule_bpf_programs::LB_PROGRAM)
@@ -136,6 +168,7 @@ impl Lb {
             .test_run(TestRunOptions {
                 data_in: Some(frame),
                 data_out: Some(&mut out),
+                ctx_in: ctx,
                 ..TestRunOptions::default()
             })
             .expect("BPF_PROG_TEST_RUN succeeds");

@@ -12,6 +12,7 @@ pub mod ext;
 pub mod frag;
 pub mod ip;
 pub mod lb;
+pub mod netns;
 pub mod packets;
 
 use aya::Ebpf;
