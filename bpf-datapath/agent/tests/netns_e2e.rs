@@ -41,11 +41,8 @@ fn traffic_policy_local_keeps_the_client_ip_and_drops_without_a_local_backend() 
     scenario("l", "etp_local", &[BACKEND4]);
 }
 
-/// Fails today: the LB program SNATs at tc ingress, before the kernel routes the packet, so
-/// IPv4 input routing sees a source that is one of the node's own addresses and drops it as
-/// a martian (unless `accept_local` is set on the ingress device, which nothing sets). IPv6
-/// has no such check, hence the IPv6 twin below passes. Run it with
-/// `cargo test -p ferrule-agent --test netns_e2e -- --ignored --exact <this test's name>`.
+/// The SNATed packet is forwarded by the program itself (FIB lookup + redirect): handed to
+/// the stack, IPv4 input routing would drop it as a martian (its source is a node address).
 #[test]
 fn traffic_policy_cluster_snats_to_a_backend_on_another_node_over_ipv4() {
     scenario("r", "etp_cluster_remote4", &[BACKEND4]);
