@@ -15,6 +15,7 @@ pub mod error;
 pub mod feed;
 pub mod ids;
 pub mod index;
+pub mod l2_entries;
 pub mod maglev;
 pub mod metrics;
 pub mod node_addrs;
