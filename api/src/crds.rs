@@ -36,6 +36,8 @@ pub fn all() -> Vec<CustomResourceDefinition> {
         crate::egress_gateway::assembly(),
         crate::pod_ip_pool::assembly(),
         crate::gateway_class_config::assembly(),
+        // ferrule.io: derived objects Cilium has no CRD for
+        crate::node_l2announcements::assembly(),
     ];
     let mut crds: Vec<_> = assemblies.into_iter().map(assemble).collect();
     crds.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));

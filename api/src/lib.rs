@@ -11,6 +11,7 @@ pub mod l2announcement;
 pub mod lbipam;
 pub mod meta;
 pub mod names;
+pub mod node_l2announcements;
 pub mod pod_ip_pool;
 pub mod selector;
 
