@@ -154,13 +154,7 @@ fn row(def: &ResourceDef, object: &Value, now: jiff::Timestamp, include: Include
         for column in &def.printer_columns {
             let path = column["jsonPath"].as_str().unwrap_or("");
             let values = crate::jsonpath::evaluate(path, object);
-            let cell = match (column["type"].as_str(), values.as_slice()) {
-                (_, []) => Value::Null,
-                (Some("date"), [value, ..]) => json!(age(value, now)),
-                (_, [single]) => (*single).clone(),
-                (_, many) => json!(many.iter().map(|v| plain(v)).collect::<Vec<_>>().join(",")),
-            };
-            cells.push(cell);
+            cells.push(column_cell(column["type"].as_str(), &values, now));
         }
     }
     let object = match include {
@@ -176,10 +170,14 @@ fn row(def: &ResourceDef, object: &Value, now: jiff::Timestamp, include: Include
     json!({ "cells": cells, "object": object })
 }
 
-fn plain(value: &Value) -> String {
-    match value {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
+/// A CRD column's cell from the values its JSONPath selects. Like apiextensions'
+/// `tableconvertor`, only the first value is printed: a `[*]` path over three items shows one
+/// (kube-apiserver assumes "simple" paths), so tests cannot rely on a join a cluster never does.
+fn column_cell(type_: Option<&str>, values: &[&Value], now: jiff::Timestamp) -> Value {
+    match (type_, values) {
+        (_, []) => Value::Null,
+        (Some("date"), [value, ..]) => json!(age(value, now)),
+        (_, [first, ..]) => (*first).clone(),
     }
 }
 
@@ -269,6 +267,21 @@ pub fn human_duration(seconds: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_many_valued_column_prints_its_first_value_like_kube_apiserver() {
+        let object = json!({ "status": { "addresses": [
+            { "value": "192.0.2.1" }, { "value": "192.0.2.2" },
+        ] } });
+        let values = crate::jsonpath::evaluate(".status.addresses[*].value", &object);
+        assert_eq!(values.len(), 2);
+        let now = jiff::Timestamp::now();
+        assert_eq!(
+            column_cell(Some("string"), &values, now),
+            json!("192.0.2.1")
+        );
+        assert_eq!(column_cell(Some("string"), &[], now), Value::Null);
+    }
 
     #[test]
     fn human_durations_match_kubectl() {

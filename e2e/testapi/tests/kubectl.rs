@@ -851,3 +851,92 @@ fn plain_http_serves_kubectl_in_process_and_from_the_binary() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// ferrule's own derived object: the generated CRD installs, an announcer's object (built with
+/// the ferrule-api type, as ferrule-l2announcer builds it) applies, and `kubectl get` shows
+/// which node answers for which IPs and Services.
+#[test]
+fn l2announcements_show_who_announces_what() {
+    use ferrule_api::node_l2announcements::v1alpha1::{Announcement, L2Announcement, ServiceRef};
+
+    let cluster = Cluster::start();
+    let crd = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../deploy/crds/ferrule.io_l2announcements.yaml");
+    assert_eq!(
+        cluster.apply(&crd),
+        "customresourcedefinition.apiextensions.k8s.io/l2announcements.ferrule.io serverside-applied\n"
+    );
+    cluster
+        .kubectl(&[
+            "wait",
+            "--for=condition=Established",
+            "--timeout=10s",
+            "crd/l2announcements.ferrule.io",
+        ])
+        .ok();
+
+    let announce = |namespace: &str, name: &str, ip: &str| Announcement {
+        service: ServiceRef {
+            namespace: namespace.into(),
+            name: name.into(),
+        },
+        ip: ip.into(),
+        interface_regexes: vec!["^eth[0-9]+$".into()],
+    };
+    let node_a = L2Announcement::for_node(
+        "node-a",
+        vec![
+            announce("shop", "web", "198.51.100.7"),
+            announce("default", "dns", "192.0.2.10"),
+            announce("shop", "web", "2001:db8::7"),
+        ],
+    );
+    let node_b = L2Announcement::for_node("node-b", Vec::new());
+    for object in [&node_a, &node_b] {
+        let name = object
+            .metadata
+            .name
+            .as_deref()
+            .expect("named after the node");
+        let json = serde_json::to_string(object).expect("serializes");
+        let path = cluster.write(&format!("{name}.json"), &json);
+        assert_eq!(
+            cluster.apply(&path),
+            format!("l2announcement.ferrule.io/{name} serverside-applied\n")
+        );
+    }
+
+    let expected = lines(
+        "
+        NAME     NODE     IPS                                   SERVICES               AGE
+        node-a   node-a   192.0.2.10,198.51.100.7,2001:db8::7   default/dns,shop/web   <age>
+        node-b   node-b                                                                <age>
+    ",
+    );
+    assert_eq!(
+        normalize(cluster.kubectl(&["get", "l2announcements"]).ok()),
+        expected
+    );
+    assert_eq!(normalize(cluster.kubectl(&["get", "l2a"]).ok()), expected);
+
+    let bad = cluster.write(
+        "bad.yaml",
+        "
+apiVersion: ferrule.io/v1alpha1
+kind: L2Announcement
+metadata:
+  name: node-c
+spec:
+  nodeName: node-c
+  announcements:
+  - service: { namespace: default, name: web }
+    ip: not-an-ip
+",
+    );
+    let refused = cluster.kubectl(&["apply", "--server-side", "-f", bad.to_str().expect("UTF-8")]);
+    assert!(
+        refused.failed().contains("spec.announcements[0].ip"),
+        "{}",
+        refused.failed()
+    );
+}
