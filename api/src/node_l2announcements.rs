@@ -1,4 +1,4 @@
-//! `L2Announcement` (`ferrule.io/v1alpha1`): the Service IPs one node answers ARP / NDP for.
+//! `NodeL2Announcement` (`ferrule.io/v1alpha1`): the Service IPs one node answers ARP / NDP for.
 //!
 //! Derived, not user intent: each node's ferrule-l2announcer writes the object named after its
 //! node whenever its rendezvous assignment changes, and that node's ferrule-agent programs its
@@ -14,7 +14,7 @@
 //!   names: it cannot see the node's devices; the agent matches them against its own.
 //! - kube-apiserver prints only the first value a printer column's JSONPath selects, so a
 //!   `[*]` column would show one IP of many. `summary` carries the lists as text for the
-//!   columns; [`L2AnnouncementSpec::new`] fills it so it always matches `announcements`.
+//!   columns; [`NodeL2AnnouncementSpec::new`] fills it so it always matches `announcements`.
 
 #![forbid(unsafe_code)]
 
@@ -26,7 +26,7 @@ use std::collections::BTreeSet;
 
 pub(crate) fn assembly() -> Assembly {
     Assembly {
-        versions: vec![v1alpha1::L2Announcement::crd()],
+        versions: vec![v1alpha1::NodeL2Announcement::crd()],
         storage: "v1alpha1",
         root_required: &["spec"],
     }
@@ -43,11 +43,11 @@ pub mod v1alpha1 {
     #[kube(
         group = "ferrule.io",
         version = "v1alpha1",
-        kind = "L2Announcement",
+        kind = "NodeL2Announcement",
         doc = "The Service IPs a node answers ARP and NDP for, written by that node's ferrule-l2announcer.",
-        plural = "l2announcements",
+        plural = "nodel2announcements",
         category = "ferrule",
-        shortname = "l2a",
+        shortname = "nl2a",
         derive = "PartialEq",
         printcolumn = r#"{"jsonPath":".spec.nodeName","name":"Node","type":"string"}"#,
         printcolumn = r#"{"jsonPath":".spec.summary.ips","name":"IPs","type":"string"}"#,
@@ -55,7 +55,7 @@ pub mod v1alpha1 {
         printcolumn = r#"{"jsonPath":".metadata.creationTimestamp","name":"Age","type":"date"}"#
     )]
     #[serde(rename_all = "camelCase")]
-    pub struct L2AnnouncementSpec {
+    pub struct NodeL2AnnouncementSpec {
         /// The node that announces; equal to the object's name.
         #[schemars(length(min = 1, max = 253))]
         pub node_name: String,
@@ -116,7 +116,7 @@ pub mod v1alpha1 {
         pub services: String,
     }
 
-    impl L2AnnouncementSpec {
+    impl NodeL2AnnouncementSpec {
         /// A spec whose announcements are sorted (so an unchanged assignment serializes
         /// identically and is not rewritten) and whose summary matches them.
         pub fn new(node_name: impl Into<String>, mut announcements: Vec<Announcement>) -> Self {
@@ -139,10 +139,10 @@ pub mod v1alpha1 {
         }
     }
 
-    impl L2Announcement {
+    impl NodeL2Announcement {
         /// The object for `node`, named after it.
         pub fn for_node(node: &str, announcements: Vec<Announcement>) -> Self {
-            Self::new(node, L2AnnouncementSpec::new(node, announcements))
+            Self::new(node, NodeL2AnnouncementSpec::new(node, announcements))
         }
     }
 }
@@ -164,7 +164,7 @@ mod tests {
 
     #[test]
     fn new_sorts_and_summarizes_shared_ips_once() {
-        let spec = L2AnnouncementSpec::new(
+        let spec = NodeL2AnnouncementSpec::new(
             "node-a",
             vec![
                 announcement("shop", "web", "2001:db8::10"),
@@ -199,8 +199,8 @@ mod tests {
     fn the_same_assignment_in_any_order_serializes_identically() {
         let a = announcement("shop", "web", "198.51.100.7");
         let b = announcement("default", "dns", "192.0.2.10");
-        let one = L2Announcement::for_node("node-a", vec![a.clone(), b.clone()]);
-        let two = L2Announcement::for_node("node-a", vec![b, a]);
+        let one = NodeL2Announcement::for_node("node-a", vec![a.clone(), b.clone()]);
+        let two = NodeL2Announcement::for_node("node-a", vec![b, a]);
         assert_eq!(
             serde_json::to_string(&one).expect("serializes"),
             serde_json::to_string(&two).expect("serializes")
@@ -210,9 +210,9 @@ mod tests {
 
     #[test]
     fn parses_a_manifest_and_omits_empty_regexes() {
-        let object: L2Announcement = serde_json::from_value(serde_json::json!({
+        let object: NodeL2Announcement = serde_json::from_value(serde_json::json!({
             "apiVersion": "ferrule.io/v1alpha1",
-            "kind": "L2Announcement",
+            "kind": "NodeL2Announcement",
             "metadata": { "name": "node-b" },
             "spec": {
                 "nodeName": "node-b",
@@ -230,7 +230,7 @@ mod tests {
         );
         assert_eq!(object.spec.summary, Summary::default());
 
-        let none = L2Announcement::for_node(
+        let none = NodeL2Announcement::for_node(
             "node-b",
             vec![announcement("default", "web", "203.0.113.5")],
         );
@@ -248,14 +248,14 @@ mod tests {
         let crd = serde_json::to_value(
             crate::crds::all()
                 .into_iter()
-                .find(|c| c.metadata.name.as_deref() == Some("l2announcements.ferrule.io"))
+                .find(|c| c.metadata.name.as_deref() == Some("nodel2announcements.ferrule.io"))
                 .expect("generated"),
         )
         .expect("serializes");
         assert_eq!(crd["spec"]["scope"], "Cluster");
         assert_eq!(
             crd["spec"]["names"]["shortNames"],
-            serde_json::json!(["l2a"])
+            serde_json::json!(["nl2a"])
         );
         let version = &crd["spec"]["versions"][0];
         assert_eq!(version["name"], "v1alpha1");

@@ -124,10 +124,10 @@ fn only_the_ferrule_group_is_exempt_from_comparison() {
         .find(|crd| crd["spec"]["group"] == FERRULE_GROUP)
         .expect("a ferrule.io CRD is generated");
     own["spec"]["group"] = Value::from("cilium.io");
-    own["metadata"]["name"] = Value::from("l2announcements.cilium.io");
+    own["metadata"]["name"] = Value::from("nodel2announcements.cilium.io");
     assert_eq!(
         compatibility_report(&ours),
-        "  \"l2announcements.cilium.io\" is neither in ferrule.io nor compared with an upstream CRD\n"
+        "  \"nodel2announcements.cilium.io\" is neither in ferrule.io nor compared with an upstream CRD\n"
     );
 }
 

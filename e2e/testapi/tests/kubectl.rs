@@ -857,21 +857,23 @@ fn plain_http_serves_kubectl_in_process_and_from_the_binary() {
 /// which node answers for which IPs and Services.
 #[test]
 fn l2announcements_show_who_announces_what() {
-    use ferrule_api::node_l2announcements::v1alpha1::{Announcement, L2Announcement, ServiceRef};
+    use ferrule_api::node_l2announcements::v1alpha1::{
+        Announcement, NodeL2Announcement, ServiceRef,
+    };
 
     let cluster = Cluster::start();
     let crd = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../deploy/crds/ferrule.io_l2announcements.yaml");
+        .join("../../deploy/crds/ferrule.io_nodel2announcements.yaml");
     assert_eq!(
         cluster.apply(&crd),
-        "customresourcedefinition.apiextensions.k8s.io/l2announcements.ferrule.io serverside-applied\n"
+        "customresourcedefinition.apiextensions.k8s.io/nodel2announcements.ferrule.io serverside-applied\n"
     );
     cluster
         .kubectl(&[
             "wait",
             "--for=condition=Established",
             "--timeout=10s",
-            "crd/l2announcements.ferrule.io",
+            "crd/nodel2announcements.ferrule.io",
         ])
         .ok();
 
@@ -883,7 +885,7 @@ fn l2announcements_show_who_announces_what() {
         ip: ip.into(),
         interface_regexes: vec!["^eth[0-9]+$".into()],
     };
-    let node_a = L2Announcement::for_node(
+    let node_a = NodeL2Announcement::for_node(
         "node-a",
         vec![
             announce("shop", "web", "198.51.100.7"),
@@ -891,7 +893,7 @@ fn l2announcements_show_who_announces_what() {
             announce("shop", "web", "2001:db8::7"),
         ],
     );
-    let node_b = L2Announcement::for_node("node-b", Vec::new());
+    let node_b = NodeL2Announcement::for_node("node-b", Vec::new());
     for object in [&node_a, &node_b] {
         let name = object
             .metadata
@@ -902,7 +904,7 @@ fn l2announcements_show_who_announces_what() {
         let path = cluster.write(&format!("{name}.json"), &json);
         assert_eq!(
             cluster.apply(&path),
-            format!("l2announcement.ferrule.io/{name} serverside-applied\n")
+            format!("nodel2announcement.ferrule.io/{name} serverside-applied\n")
         );
     }
 
@@ -914,16 +916,16 @@ fn l2announcements_show_who_announces_what() {
     ",
     );
     assert_eq!(
-        normalize(cluster.kubectl(&["get", "l2announcements"]).ok()),
+        normalize(cluster.kubectl(&["get", "nodel2announcements"]).ok()),
         expected
     );
-    assert_eq!(normalize(cluster.kubectl(&["get", "l2a"]).ok()), expected);
+    assert_eq!(normalize(cluster.kubectl(&["get", "nl2a"]).ok()), expected);
 
     let bad = cluster.write(
         "bad.yaml",
         "
 apiVersion: ferrule.io/v1alpha1
-kind: L2Announcement
+kind: NodeL2Announcement
 metadata:
   name: node-c
 spec:
