@@ -32,8 +32,8 @@
 //! # Trade-off
 //!
 //! Plain rendezvous hashing moves exactly the failed node's services and nothing else, but
-//! its spread is only as even as the hash: 30 services over 3 nodes routinely gives one
-//! node 14 or more. The load bound evens that out, and pays with stability: a service the
+//! its spread is only as even as the hash: 30 services over 3 nodes put more than 11 on
+//! some node in about three draws out of four, and 14 or more in about one out of four. The load bound evens that out, and pays with stability: a service the
 //! bound displaced from its preferred node can move again when a node fails — the failed
 //! node's services fill the remaining nodes in a different order, or capacities change — so
 //! a failure may move a few services that were not on the failed node. A service placed at
