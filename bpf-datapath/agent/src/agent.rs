@@ -6,6 +6,7 @@ use ferrule_bpf_loader::DatapathMaps;
 use crate::Error;
 use crate::desired::{Desired, Inputs, Limits, compute};
 use crate::index::Index;
+use crate::l2_entries::Device;
 use crate::maglev::MaglevTableSize;
 use crate::reconcile::{Applied, reconcile_from};
 use crate::responder::{Announcements, Announcer, ResponderTable, announce_added};
@@ -18,6 +19,8 @@ pub struct Agent<M, A> {
     pub responders: ResponderTable,
     pub maglev_size: MaglevTableSize,
     pub limits: Limits,
+    /// The devices the datapath is attached to: where announced IPs are answered.
+    pub devices: Vec<Device>,
     maps: M,
     announcer: A,
 }
@@ -38,6 +41,7 @@ impl<M: DatapathMaps, A: Announcer> Agent<M, A> {
             responders: ResponderTable::default(),
             maglev_size: MaglevTableSize::DEFAULT,
             limits: Limits::DATAPATH,
+            devices: Vec::new(),
             maps,
             announcer,
         }

@@ -3,17 +3,21 @@
 //! only when the list is complete, so a relist never shows the datapath a half-listed world
 //! (which would delete every service not yet listed).
 
+use ferrule_api::node_l2announcements::v1alpha1::NodeL2Announcement;
 use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::runtime::watcher::Event;
 
 use crate::index::Index;
+use crate::l2_entries::Announced;
 
 /// One event of either watch (boxed: a Service event is several times a slice event's size).
 #[derive(Debug)]
 pub enum Change {
     Services(Box<Event<Service>>),
     Slices(Box<Event<EndpointSlice>>),
+    /// This node's NodeL2Announcement (a watch filtered to its name).
+    Announcement(Box<Event<NodeL2Announcement>>),
 }
 
 /// Relist buffers and "has this watch listed once" per resource.
@@ -21,6 +25,10 @@ pub enum Change {
 pub struct Feeder {
     services: Relist<Service>,
     slices: Relist<EndpointSlice>,
+    announcement: Relist<NodeL2Announcement>,
+    /// Whether the announcement watch runs: then a sync also waits for its first list, so a
+    /// restart never withdraws adopted responder entries before knowing what to announce.
+    wants_announcement: bool,
 }
 
 #[derive(Debug)]
@@ -68,9 +76,24 @@ impl<K> Relist<K> {
 }
 
 impl Feeder {
+    /// A feeder that also waits for this node's NodeL2Announcement.
+    pub fn with_announcement() -> Self {
+        Self {
+            wants_announcement: true,
+            ..Self::default()
+        }
+    }
+
     /// Applies one event; returns whether the index changed.
     pub fn apply(&mut self, index: &mut Index, change: Change) -> bool {
         match change {
+            Change::Announcement(event) => match self.announcement.step(*event) {
+                Step::Nothing => false,
+                Step::Apply(a) => index.set_announced(announced_of(Some(&a))),
+                Step::Delete(_) => index.set_announced(Vec::new()),
+                // The watch selects one name: a relist holds that object or nothing.
+                Step::Reset(all) => index.set_announced(announced_of(all.first())),
+            },
             Change::Services(event) => match self.services.step(*event) {
                 Step::Nothing => false,
                 Step::Apply(svc) => index.apply_service(&svc),
@@ -90,8 +113,29 @@ impl Feeder {
     /// sync may program (and so may delete from) the maps. Before that, a sync would remove
     /// every adopted entry of a service not yet listed, breaking established flows at start.
     pub fn initially_listed(&self) -> bool {
-        self.services.listed && self.slices.listed
+        self.services.listed
+            && self.slices.listed
+            && (!self.wants_announcement || self.announcement.listed)
     }
+}
+
+/// The announced IPs of a NodeL2Announcement (unparsable IPs left out: the CRD's pattern
+/// already refuses most, and one bad entry must not stop the others).
+fn announced_of(object: Option<&NodeL2Announcement>) -> Vec<Announced> {
+    let Some(object) = object else {
+        return Vec::new();
+    };
+    object
+        .spec
+        .announcements
+        .iter()
+        .filter_map(|a| {
+            Some(Announced {
+                ip: a.ip.parse().ok()?,
+                interface_regexes: a.interface_regexes.clone(),
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]

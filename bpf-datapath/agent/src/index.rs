@@ -1,6 +1,7 @@
 //! Watch events → a synchronous in-memory index of what the datapath needs. Objects are stored
 //! already reduced ([`crate::observed`]), so the index holds no more than the computation reads.
 
+use crate::l2_entries::Announced;
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::Service;
@@ -24,9 +25,21 @@ fn object_key(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta)
 pub struct Index {
     services: BTreeMap<ServiceKey, ObservedService>,
     slices: BTreeMap<ObjectKey, ObservedEndpointSlice>,
+    announced: Vec<Announced>,
 }
 
 impl Index {
+    /// What this node's NodeL2Announcement says to answer for; returns whether it changed.
+    pub fn set_announced(&mut self, announced: Vec<Announced>) -> bool {
+        let changed = announced != self.announced;
+        self.announced = announced;
+        changed
+    }
+
+    pub fn announced(&self) -> &[Announced] {
+        &self.announced
+    }
+
     /// An added or modified Service. One the datapath cannot use (no spec) is removed.
     pub fn apply_service(&mut self, svc: &Service) -> bool {
         let (namespace, name) = object_key(&svc.metadata);

@@ -16,7 +16,8 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use ferrule_agent::agent::Agent;
 use ferrule_agent::announce::LinkAnnouncer;
-use ferrule_agent::bring_up::{DEFAULT_DEVICES, bring_up, rescan_devices};
+use ferrule_agent::bring_up::{DEFAULT_DEVICES, Selection, bring_up, rescan_devices};
+use ferrule_agent::l2_entries::Device;
 use ferrule_agent::metrics::DatapathCollector;
 use ferrule_agent::node_addrs::{NodeAddrWriter, watch_node};
 use ferrule_agent::run::{RunSettings, run};
@@ -66,6 +67,10 @@ struct RunArgs {
     /// start, and attach to them.
     #[arg(long, env = "FERRULE_DEVICE_RESCAN_INTERVAL", default_value = "5s", value_parser = ferrule_runtime::config::parse_duration)]
     device_rescan_interval: std::time::Duration,
+    /// Answer ARP / NDP for what this node's NodeL2Announcement (ferrule.io CRD, written by
+    /// ferrule-l2announcer) lists. Turn off only where that CRD is not installed.
+    #[arg(long, env = "FERRULE_L2_ANNOUNCEMENTS", default_value_t = true, action = clap::ArgAction::Set)]
+    l2_announcements: bool,
 }
 
 /// A DaemonSet starts `ferrule-agent --node-name ...` without a subcommand: insert `run`
@@ -113,20 +118,25 @@ async fn run_agent(args: RunArgs) -> anyhow::Result<()> {
     for (interface, how) in &attached {
         tracing::info!(interface = %interface.name, ifindex = interface.ifindex, ?how, "datapath attached");
     }
+    let attached_devices: Selection = attached
+        .into_iter()
+        .map(|(i, _)| (i.ifindex, i.name))
+        .collect();
+    // The responder answers on the devices attached at start; the rescan attaches new ones
+    // (the load balancer runs there at once), and they answer ARP / NDP after a restart.
     let rescan = rescan_devices(
         pins.clone(),
         devices.clone(),
-        attached
-            .into_iter()
-            .map(|(i, _)| (i.ifindex, i.name))
-            .collect(),
+        attached_devices.clone(),
         args.device_rescan_interval,
     );
     let maps = KernelMaps::open_pinned(&pins.maps_dir())?;
     DatapathCollector::new(pins.maps_dir()).register(runtime.metrics());
-    let agent = Agent::new(node_name.clone(), maps, announcer);
+    let mut agent = Agent::new(node_name.clone(), maps, announcer);
+    agent.devices = devices_of(&attached_devices);
     let settings = RunSettings {
         debounce: args.debounce,
+        l2_announcements: args.l2_announcements,
         ..RunSettings::default()
     };
     let node_watch = watch_node(
@@ -153,6 +163,16 @@ async fn run_agent(args: RunArgs) -> anyhow::Result<()> {
     }
     // SIGTERM: the programs stay attached and the maps pinned (see the module doc).
     Ok(())
+}
+
+fn devices_of(selection: &Selection) -> Vec<Device> {
+    selection
+        .iter()
+        .map(|(ifindex, name)| Device {
+            ifindex: *ifindex,
+            name: name.clone(),
+        })
+        .collect()
 }
 
 #[cfg(test)]

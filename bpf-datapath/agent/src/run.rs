@@ -10,6 +10,7 @@
 
 use std::time::Duration;
 
+use ferrule_api::node_l2announcements::v1alpha1::NodeL2Announcement;
 use ferrule_bpf_loader::DatapathMaps;
 use ferrule_runtime::{Metrics, Readiness};
 use futures::{StreamExt as _, TryStreamExt as _};
@@ -23,6 +24,7 @@ use tokio::time::Instant;
 use crate::Error;
 use crate::agent::Agent;
 use crate::feed::{Change, Feeder};
+use crate::l2_entries::resolve;
 use crate::metrics::AgentMetrics;
 use crate::problems::Problems;
 use crate::responder::Announcer;
@@ -38,6 +40,10 @@ pub struct RunSettings {
     pub debounce: Duration,
     /// Wait after a failed sync before trying again.
     pub retry: Duration,
+    /// Watch this node's NodeL2Announcement (ferrule.io CRD) and answer ARP / NDP for what
+    /// it lists. Off where the CRD is not installed (then the responder table is whatever the
+    /// caller sets), on in the DaemonSet.
+    pub l2_announcements: bool,
 }
 
 impl Default for RunSettings {
@@ -45,6 +51,7 @@ impl Default for RunSettings {
         Self {
             debounce: Duration::from_millis(100),
             retry: Duration::from_secs(2),
+            l2_announcements: false,
         }
     }
 }
@@ -66,13 +73,28 @@ pub async fn run<M: DatapathMaps, A: Announcer>(
     .default_backoff()
     .map_ok(|e| Change::Services(Box::new(e)));
     let slices = watcher::watcher(
-        Api::<EndpointSlice>::all(client),
+        Api::<EndpointSlice>::all(client.clone()),
         watcher::Config::default(),
     )
     .default_backoff()
     .map_ok(|e| Change::Slices(Box::new(e)));
-    let mut events = std::pin::pin!(futures::stream::select(services, slices));
-    let mut feeder = Feeder::default();
+    let announcement = settings.l2_announcements.then(|| {
+        watcher::watcher(
+            Api::<NodeL2Announcement>::all(client),
+            watcher::Config::default().fields(&format!("metadata.name={}", agent.node_name)),
+        )
+        .default_backoff()
+        .map_ok(|e| Change::Announcement(Box::new(e)))
+    });
+    let mut feeder = if announcement.is_some() {
+        Feeder::with_announcement()
+    } else {
+        Feeder::default()
+    };
+    let mut events = std::pin::pin!(futures::stream::select(
+        futures::stream::select(services, slices),
+        futures::stream::iter(announcement).flatten()
+    ));
     let agent_metrics = AgentMetrics::register(&metrics);
     let mut problems = Problems::default();
     // Due from the start: the first sync adopts and reconciles whatever the maps hold.
@@ -86,7 +108,12 @@ pub async fn run<M: DatapathMaps, A: Announcer>(
         };
         match next {
             Some(Some(Ok(change))) => {
-                if feeder.apply(&mut agent.index, change) && due.is_none() {
+                let announcement = matches!(change, Change::Announcement(_));
+                let mut changed = feeder.apply(&mut agent.index, change);
+                if announcement {
+                    changed |= program_announced(&mut agent);
+                }
+                if changed && due.is_none() {
                     due = Some(Instant::now() + settings.debounce);
                 }
             }
@@ -126,6 +153,16 @@ pub async fn run<M: DatapathMaps, A: Announcer>(
             }
         }
     }
+}
+
+/// Turns this node's announced IPs into responder entries on the attached devices; returns
+/// whether the responder table changed.
+fn program_announced<M: DatapathMaps, A: Announcer>(agent: &mut Agent<M, A>) -> bool {
+    let resolved = resolve(agent.index.announced(), &agent.devices);
+    for (pattern, error) in &resolved.bad_regexes {
+        tracing::warn!(%pattern, %error, "interface expression of a NodeL2Announcement does not compile; its IP is not announced there");
+    }
+    agent.responders.set(resolved.entries)
 }
 
 /// Logs a problem and, when it concerns a Service, puts a Warning Event on it.

@@ -1,0 +1,237 @@
+//! The run loop against ferrule-testapi with in-memory maps (no kernel needed): what a user
+//! sees through the API when the agent cannot program something, and how this node's
+//! NodeL2Announcement becomes responder entries (announced, and withdrawn when it goes).
+
+use std::time::Duration;
+
+use ferrule_agent::agent::Agent;
+use ferrule_agent::announce::Unavailable;
+use ferrule_agent::run::{RunSettings, run};
+use ferrule_bpf_loader::InMemoryMaps;
+use ferrule_testapi::TestApi;
+use k8s_openapi::api::core::v1::{Namespace, Service};
+use k8s_openapi::api::events::v1::Event;
+use kube::api::{Api, ListParams, PostParams};
+use serde_json::json;
+
+fn service(name: &str) -> Service {
+    serde_json::from_value(json!({
+        "metadata": {"namespace": "default", "name": name},
+        "spec": {"type": "ClusterIP", "externalIPs": ["203.0.113.10"],
+                 "ports": [{"port": 80, "targetPort": 8080, "protocol": "TCP"}]}
+    }))
+    .expect("a valid Service")
+}
+
+#[tokio::test]
+async fn a_service_losing_a_frontend_conflict_gets_a_warning_event() {
+    let api = TestApi::start().await.expect("ferrule-testapi starts");
+    let client = api.client().await.expect("client");
+    let _ = Api::<Namespace>::all(client.clone())
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": "default"}})).expect("ns"),
+        )
+        .await;
+    let services: Api<Service> = Api::namespaced(client.clone(), "default");
+    for name in ["a-first", "b-second"] {
+        services
+            .create(&PostParams::default(), &service(name))
+            .await
+            .expect("Service created");
+    }
+    let agent = Agent::new("node-1", InMemoryMaps::default(), Unavailable);
+    let task = tokio::spawn(run(
+        client.clone(),
+        agent,
+        ferrule_runtime::Readiness::new(),
+        ferrule_runtime::Metrics::new(),
+        RunSettings::default(),
+    ));
+
+    let events: Api<Event> = Api::namespaced(client, "default");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let event = loop {
+        let list = events
+            .list(&ListParams::default())
+            .await
+            .expect("events list");
+        if let Some(e) = list
+            .items
+            .into_iter()
+            .find(|e| e.reason.as_deref() == Some("FrontendConflict"))
+        {
+            break e;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no FrontendConflict Event"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    task.abort();
+    let regarding = event.regarding.expect("regarding");
+    assert_eq!(regarding.name.as_deref(), Some("b-second"));
+    assert_eq!(event.type_.as_deref(), Some("Warning"));
+    let note = event.note.expect("note");
+    assert!(
+        note.contains("203.0.113.10:80/TCP is already served by Service default/a-first")
+            && note.contains("node-1"),
+        "{note}"
+    );
+}
+
+/// Records what the agent asked the announcer to do (gratuitous ARP / NA for added entries,
+/// withdrawal of removed ones).
+#[derive(Clone, Default)]
+struct Recorder(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+impl ferrule_agent::responder::Announcer for Recorder {
+    fn announce(
+        &mut self,
+        key: ferrule_bpf_loader::model::ResponderKey,
+    ) -> Result<(), ferrule_agent::Error> {
+        self.0
+            .lock()
+            .expect("lock")
+            .push(format!("announce {} on {}", key.addr, key.ifindex));
+        Ok(())
+    }
+
+    fn withdraw(
+        &mut self,
+        key: ferrule_bpf_loader::model::ResponderKey,
+    ) -> Result<(), ferrule_agent::Error> {
+        self.0
+            .lock()
+            .expect("lock")
+            .push(format!("withdraw {} on {}", key.addr, key.ifindex));
+        Ok(())
+    }
+}
+
+async fn wait_for(recorder: &Recorder, line: &str) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        if recorder.0.lock().expect("lock").iter().any(|l| l == line) {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never saw {line:?}; saw {:?}",
+            recorder.0.lock().expect("lock")
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn this_nodes_announcement_becomes_responder_entries_and_goes_away_with_it() {
+    use ferrule_agent::l2_entries::Device;
+    use ferrule_api::node_l2announcements::v1alpha1::{
+        Announcement, NodeL2Announcement, ServiceRef,
+    };
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+
+    let api = TestApi::start().await.expect("ferrule-testapi starts");
+    let client = api.client().await.expect("client");
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    for crd in ferrule_api::crds::all() {
+        crds.create(&PostParams::default(), &crd)
+            .await
+            .expect("CRD created");
+    }
+    let announcement = |ip: &str, regexes: &[&str]| Announcement {
+        service: ServiceRef {
+            namespace: "default".into(),
+            name: "web".into(),
+        },
+        ip: ip.into(),
+        interface_regexes: regexes.iter().map(|r| (*r).to_owned()).collect(),
+    };
+    let objects: Api<NodeL2Announcement> = Api::all(client.clone());
+    // Another node's object must not count here.
+    objects
+        .create(
+            &PostParams::default(),
+            &NodeL2Announcement::for_node("node-2", vec![announcement("203.0.113.9", &[])]),
+        )
+        .await
+        .expect("node-2 object");
+    objects
+        .create(
+            &PostParams::default(),
+            &NodeL2Announcement::for_node(
+                "node-1",
+                vec![
+                    announcement("203.0.113.5", &[]),
+                    announcement("2001:db8::5", &["^eth1$"]),
+                ],
+            ),
+        )
+        .await
+        .expect("node-1 object");
+
+    let recorder = Recorder::default();
+    let mut agent = Agent::new("node-1", InMemoryMaps::default(), recorder.clone());
+    agent.devices = vec![
+        Device {
+            ifindex: 2,
+            name: "eth0".into(),
+        },
+        Device {
+            ifindex: 3,
+            name: "eth1".into(),
+        },
+    ];
+    let settings = RunSettings {
+        l2_announcements: true,
+        ..RunSettings::default()
+    };
+    let task = tokio::spawn(run(
+        client.clone(),
+        agent,
+        ferrule_runtime::Readiness::new(),
+        ferrule_runtime::Metrics::new(),
+        settings,
+    ));
+    for line in [
+        "announce 203.0.113.5 on 2",
+        "announce 203.0.113.5 on 3",
+        "announce 2001:db8::5 on 3",
+    ] {
+        wait_for(&recorder, line).await;
+    }
+    assert!(
+        !recorder
+            .0
+            .lock()
+            .expect("lock")
+            .iter()
+            .any(|l| l.contains("203.0.113.9") || l.contains("2001:db8::5 on 2")),
+        "{:?}",
+        recorder.0.lock().expect("lock")
+    );
+
+    // The assignment moves away: this node stops answering at once.
+    objects
+        .replace("node-1", &PostParams::default(), &{
+            let mut o = objects.get("node-1").await.expect("get");
+            o.spec = NodeL2Announcement::for_node(
+                "node-1",
+                vec![announcement("203.0.113.5", &["^eth0$"])],
+            )
+            .spec;
+            o
+        })
+        .await
+        .expect("replace");
+    wait_for(&recorder, "withdraw 2001:db8::5 on 3").await;
+    wait_for(&recorder, "withdraw 203.0.113.5 on 3").await;
+    objects
+        .delete("node-1", &Default::default())
+        .await
+        .expect("delete");
+    wait_for(&recorder, "withdraw 203.0.113.5 on 2").await;
+    task.abort();
+}
