@@ -4,6 +4,7 @@
 mod support;
 
 use ferrule_bpf_common::{LB_BACKEND_F_NODE_LOCAL, LbService};
+use support::addrs::{CLIENT4, CLIENT6, VIP4, VIP6};
 use support::ip::{
     Ip, ParsedIcmpError, TCP, UDP, icmp_error, ip_frame, ip_packet, parse_and_verify,
     parse_icmp_error,
@@ -11,16 +12,8 @@ use support::ip::{
 use support::lb::{Lb, TC_ACT_OK};
 
 const SERVICE: u32 = 3;
-const VIP4: Ip = Ip::V4([203, 0, 113, 10]);
-const CLIENT4: Ip = Ip::V4([198, 51, 100, 1]);
 const ROUTER4: Ip = Ip::V4([198, 51, 100, 254]);
 const BACKEND4: Ip = Ip::V4([192, 0, 2, 21]);
-const VIP6: Ip = Ip::V6([
-    0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10, 0x0a,
-]);
-const CLIENT6: Ip = Ip::V6([
-    0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x20, 0x01,
-]);
 const BACKEND6: Ip = Ip::V6([
     0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x30, 0x21,
 ]);

@@ -5,6 +5,7 @@
 mod support;
 
 use ferrule_bpf_common::LbService;
+use support::addrs::{CLIENT4, CLIENT6, NODE4, NODE6, REMOTE4, REMOTE6, VIP4, VIP6};
 use support::ip::{
     Ip, ParsedIcmpError, TCP, UDP, icmp_error, icmp_too_big, ip_packet, parse_and_verify,
     parse_icmp_error,
@@ -12,26 +13,10 @@ use support::ip::{
 use support::lb::{Lb, TC_ACT_OK, unforwarded_snat_verdict};
 
 const SERVICE: u32 = 13;
-const VIP4: Ip = Ip::V4([203, 0, 113, 10]);
-const NODE4: Ip = Ip::V4([192, 0, 2, 1]);
-const CLIENT4: Ip = Ip::V4([198, 51, 100, 1]);
 const DECOY4: Ip = Ip::V4([198, 51, 100, 2]);
 const ROUTER4: Ip = Ip::V4([192, 0, 2, 254]);
-const REMOTE4: Ip = Ip::V4([192, 0, 2, 31]);
-const VIP6: Ip = Ip::V6([
-    0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10, 0x0a,
-]);
-const NODE6: Ip = Ip::V6([
-    0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x00, 0x01,
-]);
-const CLIENT6: Ip = Ip::V6([
-    0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x20, 0x01,
-]);
 const DECOY6: Ip = Ip::V6([
     0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x20, 0x02,
-]);
-const REMOTE6: Ip = Ip::V6([
-    0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x30, 0x31,
 ]);
 const PORT: u16 = 443;
 const BACKEND_PORT: u16 = 8443;

@@ -4,20 +4,13 @@
 mod support;
 
 use ferrule_bpf_common::{DropReason, LB_BACKEND_F_NODE_LOCAL, LB_SERVICE_F_ETP_LOCAL, LbService};
+use support::addrs::{CLIENT4, CLIENT6, VIP4, VIP6};
 use support::ip::{Ip, TCP, UDP, ip_packet, parse_and_verify};
 use support::lb::{Lb, TC_ACT_OK, TC_ACT_SHOT};
 
 const SERVICE: u32 = 7;
-const VIP4: Ip = Ip::V4([203, 0, 113, 10]);
-const CLIENT4: Ip = Ip::V4([198, 51, 100, 1]);
 const BACKEND4_A: Ip = Ip::V4([192, 0, 2, 21]);
 const BACKEND4_B: Ip = Ip::V4([192, 0, 2, 22]);
-const VIP6: Ip = Ip::V6([
-    0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10, 0x0a,
-]);
-const CLIENT6: Ip = Ip::V6([
-    0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x20, 0x01,
-]);
 const BACKEND6_A: Ip = Ip::V6([
     0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x30, 0x21,
 ]);

@@ -9,27 +9,12 @@
 mod support;
 
 use ferrule_bpf_common::{DropReason, LbService};
+use support::addrs::{CLIENT4, CLIENT6, NODE4, NODE6, REMOTE4, REMOTE6, VIP4, VIP6};
 use support::ip::{Ip, TCP, UDP, hop_limit, ip_packet, parse_and_verify};
 use support::lb::{Lb, TC_ACT_OK, TC_ACT_REDIRECT, TC_ACT_SHOT};
 use support::netns::{Netns, SCENARIO_ENV, ifindex};
 
 const SERVICE: u32 = 12;
-const VIP4: Ip = Ip::V4([203, 0, 113, 10]);
-const NODE4: Ip = Ip::V4([192, 0, 2, 1]);
-const CLIENT4: Ip = Ip::V4([198, 51, 100, 1]);
-const REMOTE4: Ip = Ip::V4([192, 0, 2, 31]);
-const VIP6: Ip = Ip::V6([
-    0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10, 0x0a,
-]);
-const NODE6: Ip = Ip::V6([
-    0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x00, 0x01,
-]);
-const CLIENT6: Ip = Ip::V6([
-    0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x20, 0x01,
-]);
-const REMOTE6: Ip = Ip::V6([
-    0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x30, 0x31,
-]);
 const PORT: u16 = 80;
 const BACKEND_PORT: u16 = 8080;
 /// The device client packets arrive on; the backends are behind `out0`.

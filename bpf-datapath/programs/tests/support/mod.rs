@@ -8,6 +8,7 @@
     reason = "each test binary uses a different subset of the harness"
 )]
 
+pub mod addrs;
 pub mod ext;
 pub mod frag;
 pub mod ip;
