@@ -1,0 +1,116 @@
+//! Three announcers (the real binary, one per node, each with a stub agent health endpoint)
+//! against ferrule-testapi, with one policy and 30 LoadBalancer Services: the spread, and
+//! what happens to it when a node's announcer is killed, stopped gracefully, or its agent
+//! turns unhealthy. Timings: lease 2s, renew deadline 1s, retry 200ms.
+
+mod support;
+
+use std::time::{Duration, Instant};
+use support::{LEASE, Lab, NODES, each_once_by, expected, non_empty, owners, wait_announcements};
+
+const SERVICES: usize = 30;
+
+/// Waits until the three nodes announce exactly what the core assigns with all three live.
+async fn settled_on_three(lab: &Lab) -> std::collections::BTreeMap<String, Vec<String>> {
+    let want = expected(&NODES, SERVICES);
+    wait_announcements(&lab.cluster, "all three nodes announce their share", |a| {
+        non_empty(a) == want
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn services_spread_evenly_and_a_killed_node_is_replaced_after_the_lease() {
+    let mut lab = Lab::start(SERVICES).await;
+    let spread = settled_on_three(&lab).await;
+    assert!(each_once_by(&spread, &NODES, SERVICES), "{spread:?}");
+    for (node, services) in &spread {
+        assert!(services.len() <= 11, "{node} announces {}", services.len());
+    }
+
+    // kill -9 of node-b's announcer: nothing is released or withdrawn, so its Lease must
+    // expire first (its NodeL2Announcement stays as it was; its agent keeps answering, as
+    // the datapath would with a dead announcer, until the object changes).
+    let victim = 1;
+    lab.announcers[victim].kill();
+    let killed_at = Instant::now();
+    let survivors = ["node-a", "node-c"];
+    let want = expected(&survivors, SERVICES);
+    let after = wait_announcements(&lab.cluster, "node-b's services move to the others", |a| {
+        survivors.iter().all(|n| a.get(*n) == want.get(*n))
+    })
+    .await;
+    let moved_after = killed_at.elapsed();
+    assert!(
+        moved_after >= LEASE - Duration::from_millis(400),
+        "services moved after {moved_after:?}, before node-b's Lease (2s) could expire"
+    );
+    let survivors_only: std::collections::BTreeMap<_, _> = after
+        .into_iter()
+        .filter(|(n, _)| survivors.contains(&n.as_str()))
+        .collect();
+    assert!(each_once_by(&survivors_only, &survivors, SERVICES));
+    // Services the survivors held before stay where they were, except the few the core's
+    // load bound re-places (the expected assignment is exactly what it allows).
+    let before = owners(&spread);
+    let now = owners(&survivors_only);
+    let moved: Vec<&String> = before
+        .iter()
+        .filter(|(s, n)| n[0] != "node-b" && now[*s][0] != n[0])
+        .map(|(s, _)| s)
+        .collect();
+    assert!(
+        moved.len() <= 3,
+        "survivors' services that moved: {moved:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gracefully_stopped_node_is_replaced_at_once() {
+    let mut lab = Lab::start(SERVICES).await;
+    settled_on_three(&lab).await;
+    let stopped_at = Instant::now();
+    assert!(lab.announcers[2].terminate(), "clean exit:\n{}", lab.logs());
+    let survivors = ["node-a", "node-b"];
+    let want = expected(&survivors, SERVICES);
+    let after = wait_announcements(&lab.cluster, "node-c's services move at once", |a| {
+        non_empty(a) == want
+    })
+    .await;
+    let took = stopped_at.elapsed();
+    assert!(
+        took < Duration::from_millis(1_200),
+        "handover took {took:?}; the Lease lasts 2s, a release must not wait for it\n{}",
+        lab.logs()
+    );
+    assert!(each_once_by(&after, &survivors, SERVICES));
+    let node_c = lab
+        .cluster
+        .announcement("node-c")
+        .await
+        .expect("kept, empty");
+    assert!(node_c.spec.announcements.is_empty(), "node-c withdrew");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unhealthy_agent_makes_its_node_give_up_its_services() {
+    let lab = Lab::start(SERVICES).await;
+    settled_on_three(&lab).await;
+    lab.agents[0].set_status(503);
+    let survivors = ["node-b", "node-c"];
+    let want = expected(&survivors, SERVICES);
+    let after = wait_announcements(&lab.cluster, "node-a's services move away", |a| {
+        non_empty(a) == want
+    })
+    .await;
+    assert!(each_once_by(&after, &survivors, SERVICES));
+    assert_eq!(
+        after.get("node-a").map(Vec::len),
+        Some(0),
+        "node-a announces nothing"
+    );
+
+    // The agent recovers: node-a renews again and gets its share back.
+    lab.agents[0].set_status(200);
+    settled_on_three(&lab).await;
+}
