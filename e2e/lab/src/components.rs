@@ -83,9 +83,12 @@ pub const COMPONENTS: &[LabComponent] = &[
         binary: "ferrule-agent",
         kind: Kind::DaemonSet,
         args: &["run", "--devices", AGENT_DEVICES],
-        metrics_port: 9107,
+        metrics_port: AGENT_METRICS_PORT,
     },
 ];
+
+/// The agent's /metrics, /healthz and /readyz port (the chart's `agent.metricsPort`).
+pub const AGENT_METRICS_PORT: u16 = 9107;
 
 /// `--devices` of the lab's agents: exactly the node's uplink.
 pub const AGENT_DEVICES: &str = "^eth0$";
@@ -141,6 +144,12 @@ impl ComponentInstance {
         ];
         if let Some(node) = &self.node {
             env.push(("NODE_NAME", node.clone()));
+            // The lab's agent listens on the node's address, not on localhost as the chart's
+            // does, so ferrule-l2announcer is told where its node's agent answers.
+            env.push((
+                "FERRULE_AGENT_HEALTH_URL",
+                format!("http://{}:{AGENT_METRICS_PORT}/healthz", self.listen_ip),
+            ));
         }
         env
     }
@@ -387,6 +396,10 @@ mod tests {
         assert!(env.contains(&("NODE_NAME", "node2".to_owned())));
         assert!(env.contains(&("FERRULE_METRICS_ADDR", "192.0.2.12:9107".to_owned())));
         assert!(env.contains(&("KUBECONFIG", "/run/ferrule-lab/kubeconfig".to_owned())));
+        assert!(env.contains(&(
+            "FERRULE_AGENT_HEALTH_URL",
+            "http://192.0.2.12:9107/healthz".to_owned()
+        )));
         let lbipam = &plan.instances[2];
         assert_eq!(lbipam.namespace, "fl-lab");
         assert!(
