@@ -114,3 +114,36 @@ async fn an_unhealthy_agent_makes_its_node_give_up_its_services() {
     lab.agents[0].set_status(200);
     settled_on_three(&lab).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_that_cannot_renew_stops_announcing_before_its_lease_expires() {
+    let lab = Lab::start(SERVICES).await;
+    settled_on_three(&lab).await;
+    // Lease writes fail from now on (for every node: a partition from the API server as far
+    // as the Leases go), while the NodeL2Announcement writes still get through.
+    let failing = ferrule_testapi::Matcher {
+        verb: Some("update".into()),
+        resource: Some("leases".into()),
+    };
+    lab.cluster
+        .api
+        .server()
+        .faults
+        .fail_next(failing, 500, 1_000_000);
+    let failing_since = Instant::now();
+    wait_announcements(&lab.cluster, "every node withdraws", |a| {
+        a.len() == NODES.len() && a.values().all(Vec::is_empty)
+    })
+    .await;
+    let took = failing_since.elapsed();
+    // Renew deadline 1s after the last renewal (at most one 200ms retry period before the
+    // fault), so about 1.1s with the debounce; the Leases themselves cannot look expired
+    // before 1.8s, so a withdrawal by 1.7s is the deadline's doing.
+    assert!(
+        took < Duration::from_millis(1_700),
+        "withdrew after {took:?}, not within the renew deadline\n{}",
+        lab.logs()
+    );
+    lab.cluster.api.server().faults.clear();
+    settled_on_three(&lab).await;
+}

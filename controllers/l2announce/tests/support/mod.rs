@@ -269,6 +269,11 @@ pub struct Announcer {
 
 impl Announcer {
     pub fn start(cluster: &Cluster, node: &str, agent: &AgentStub) -> Self {
+        Self::start_with(cluster, node, agent, &TIMINGS)
+    }
+
+    /// Like [`Announcer::start`] with other `--lease-*` flags.
+    pub fn start_with(cluster: &Cluster, node: &str, agent: &AgentStub, timings: &[&str]) -> Self {
         let mut child = Command::new(BINARY)
             .arg("--kubeconfig")
             .arg(cluster.api.kubeconfig_path())
@@ -290,7 +295,7 @@ impl Announcer {
                 "--log-level",
                 "info,ferrule_l2announce=debug",
             ])
-            .args(TIMINGS)
+            .args(timings)
             .env_remove("RUST_LOG")
             .env_remove("NODE_NAME")
             .env_remove("FERRULE_AGENT_HEALTH_URL")
