@@ -28,6 +28,24 @@ async fn services_spread_evenly_and_a_killed_node_is_replaced_after_the_lease() 
         assert!(services.len() <= 11, "{node} announces {}", services.len());
     }
 
+    // Settled: a second of renewals costs Lease writes only (about 5 per node at a 200ms
+    // retry period, whatever the number of Services) and no announcement or status write.
+    let requests = &lab.cluster.api.server().requests;
+    let derived =
+        || requests.writes("nodel2announcements") + requests.writes("ciliuml2announcementpolicies");
+    let (derived_before, leases_before) = (derived(), requests.writes("leases"));
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        derived(),
+        derived_before,
+        "a settled cluster rewrites nothing"
+    );
+    let lease_writes = requests.writes("leases") - leases_before;
+    assert!(
+        (9..=24).contains(&lease_writes),
+        "{lease_writes} Lease writes in 1s by 3 nodes"
+    );
+
     // kill -9 of node-b's announcer: nothing is released or withdrawn, so its Lease must
     // expire first (its NodeL2Announcement stays as it was; its agent keeps answering, as
     // the datapath would with a dead announcer, until the object changes).
