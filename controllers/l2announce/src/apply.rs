@@ -14,7 +14,7 @@ use kube::Client;
 use kube::api::{Api, Patch, PatchParams};
 use serde_json::json;
 
-/// Applies `spec` as this node's NodeL2Announcement.
+/// Applies `spec` as `node`'s NodeL2Announcement.
 pub async fn announcement(
     client: &Client,
     index: &SharedIndex,
@@ -35,7 +35,7 @@ pub async fn announcement(
             source: Box::new(source),
         })?;
     index.update(|i| {
-        i.own.apply((), stored.spec);
+        i.announcements.apply(node.to_owned(), stored.spec);
         false
     });
     Ok(())

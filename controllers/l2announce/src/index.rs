@@ -106,8 +106,8 @@ pub struct Index {
     pub nodes: Collection<String, NodeInput>,
     /// Liveness Leases by node.
     pub leases: Collection<String, LeaseEntry>,
-    /// This node's NodeL2Announcement as stored (`None`: absent).
-    pub own: Collection<(), NodeL2AnnouncementSpec>,
+    /// Every node's NodeL2Announcement as stored, by object name.
+    pub announcements: Collection<String, NodeL2AnnouncementSpec>,
 }
 
 /// A liveness Lease in the index (equality on the record, so a renewal is a "change" only to
@@ -130,7 +130,10 @@ pub struct Snapshot {
     pub live: BTreeSet<String>,
     /// When the live set must be looked at again (the first live Lease to expire).
     pub next_expiry: Option<Instant>,
+    /// This node's NodeL2Announcement as stored (`None`: absent).
     pub own: Option<NodeL2AnnouncementSpec>,
+    /// Nodes whose stored NodeL2Announcement lists something.
+    pub announcing: BTreeSet<String>,
 }
 
 impl Index {
@@ -140,7 +143,7 @@ impl Index {
             && self.slices.is_synced()
             && self.nodes.is_synced()
             && self.leases.is_synced()
-            && self.own.is_synced()
+            && self.announcements.is_synced()
     }
 
     /// Takes in a Lease event at `at`; returns whether the node's liveness changed (a
@@ -184,8 +187,8 @@ impl Index {
         self.leases.init_apply(node.to_owned(), entry);
     }
 
-    /// The core's inputs at `now`.
-    pub fn snapshot(&self, now: Instant, default_duration: Duration) -> Snapshot {
+    /// The core's inputs at `now`, for `node`.
+    pub fn snapshot(&self, node: &str, now: Instant, default_duration: Duration) -> Snapshot {
         let mut ready: BTreeMap<&ServiceKey, BTreeSet<String>> = BTreeMap::new();
         for slice in self.slices.values() {
             ready
@@ -220,7 +223,13 @@ impl Index {
             nodes,
             live,
             next_expiry,
-            own: self.own.get(&()).cloned(),
+            own: self.announcements.get(&node.to_owned()).cloned(),
+            announcing: self
+                .announcements
+                .iter()
+                .filter(|(_, spec)| !spec.announcements.is_empty())
+                .map(|(name, _)| name.clone())
+                .collect(),
         }
     }
 }
@@ -303,7 +312,7 @@ mod tests {
         index.leases.init();
         index.init_lease("n1", held("n1", 0), base + Duration::from_secs(3));
         index.leases.init_done();
-        let snapshot = index.snapshot(base + Duration::from_millis(2_100), d);
+        let snapshot = index.snapshot("n1", base + Duration::from_millis(2_100), d);
         assert!(snapshot.live.is_empty(), "unchanged for 2.1s of a 2s lease");
     }
 
@@ -328,7 +337,7 @@ mod tests {
                 },
             );
         }
-        let snapshot = index.snapshot(Instant::now(), Duration::from_secs(1));
+        let snapshot = index.snapshot("n1", Instant::now(), Duration::from_secs(1));
         assert_eq!(
             snapshot.services[0]
                 .ready_local_nodes

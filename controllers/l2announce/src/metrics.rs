@@ -77,7 +77,7 @@ impl AnnouncerMetrics {
         );
         metrics.register(
             "ferrule_l2announce_writes",
-            "Writes issued, by kind (announcement, policy_status) and result",
+            "Writes issued, by kind (announcement, stale_announcement, policy_status) and result",
             this.writes.clone(),
         );
         this

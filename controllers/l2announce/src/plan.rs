@@ -41,6 +41,10 @@ pub struct Decision {
     pub policy_status: Vec<(String, Vec<Condition>)>,
     /// Eligible eTP Local Services no live candidate node has a ready endpoint on.
     pub no_local_endpoint: Vec<ServiceKey>,
+    /// Other nodes that are not live but whose NodeL2Announcement still lists something: their
+    /// announcer died without withdrawing (kill -9, node lost), and their agent, if still
+    /// running, would keep answering next to the new owner. Emptied by the status writer.
+    pub stale: Vec<String>,
 }
 
 /// Decides for `node`; `self_live` is whether this node may announce (its Lease renewed
@@ -85,7 +89,14 @@ pub fn decide(snapshot: &Snapshot, node: &str, self_live: bool, now: &Time) -> D
     let writes_status = self_live && snapshot.live.first().map(String::as_str) == Some(node);
     let mut policy_status = Vec::new();
     let mut no_local_endpoint = Vec::new();
+    let mut stale = Vec::new();
     if writes_status {
+        stale = snapshot
+            .announcing
+            .iter()
+            .filter(|n| n.as_str() != node && !snapshot.live.contains(*n))
+            .cloned()
+            .collect();
         for (policy, compiled) in &compiled {
             let desired = desired_conditions(
                 &policy.conditions,
@@ -114,6 +125,7 @@ pub fn decide(snapshot: &Snapshot, node: &str, self_live: bool, now: &Time) -> D
         writes_status,
         policy_status,
         no_local_endpoint,
+        stale,
     }
 }
 
@@ -175,6 +187,17 @@ mod tests {
         assert!(all.iter().all(|d| d.own_changed), "nothing stored yet");
         assert_eq!(all[0].own.announcements[0].interface_regexes, ["^eth0$"]);
         assert!(all[0].writes_status && !all[1].writes_status && !all[2].writes_status);
+    }
+
+    #[test]
+    fn the_status_writer_empties_objects_of_nodes_that_are_not_live() {
+        let mut s = snapshot(&["n1", "n3"], &[]);
+        s.announcing = ["n1", "n2", "n3"].iter().map(|n| (*n).to_owned()).collect();
+        assert_eq!(decide(&s, "n1", true, &now()).stale, ["n2"]);
+        assert!(
+            decide(&s, "n3", true, &now()).stale.is_empty(),
+            "n3 writes no status"
+        );
     }
 
     #[test]

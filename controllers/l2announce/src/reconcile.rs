@@ -106,14 +106,8 @@ pub async fn run(
         metrics.clone(),
     );
     let renewer = tokio::spawn(renewer.run(shutdown.clone()));
-    let (namespace, node) = (settings.namespace.clone(), settings.node.clone());
-    let watches = watch::all(
-        client.clone(),
-        index.clone(),
-        &namespace,
-        &node,
-        t.lease_duration,
-    );
+    let namespace = settings.namespace.clone();
+    let watches = watch::all(client.clone(), index.clone(), &namespace, t.lease_duration);
     let reconciler = Reconciler {
         client,
         settings,
@@ -206,9 +200,13 @@ impl Reconciler {
         let now = watch::now();
         let live_until = *self.live_until.borrow();
         let self_live = live_until.is_some_and(|until| now < until);
-        let snapshot = self
-            .index
-            .read(|i| i.snapshot(now, self.settings.timings.lease_duration));
+        let snapshot = self.index.read(|i| {
+            i.snapshot(
+                &self.settings.node,
+                now,
+                self.settings.timings.lease_duration,
+            )
+        });
         let wall = Time(Timestamp::now());
         let decision = plan::decide(&snapshot, &self.settings.node, self_live, &wall);
         let mut first_error: Option<Error> = None;
@@ -247,6 +245,14 @@ impl Reconciler {
                 ips = %decision.own.summary.ips,
                 "announcements of this node changed"
             );
+        }
+        for stale in &decision.stale {
+            let empty = NodeL2AnnouncementSpec::new(stale.clone(), Vec::new());
+            let result = apply::announcement(&self.client, &self.index, stale, &empty).await;
+            if result.is_ok() {
+                tracing::info!(node = %stale, "emptied the NodeL2Announcement of a node that is no longer live");
+            }
+            self.record("stale_announcement", result, first_error);
         }
         for (name, conditions) in &decision.policy_status {
             let result = apply::policy_status(&self.client, &self.index, name, conditions).await;
@@ -307,7 +313,7 @@ impl Reconciler {
     async fn withdraw(&self) {
         let node = &self.settings.node;
         let empty = NodeL2AnnouncementSpec::new(node.clone(), Vec::new());
-        let stored = self.index.read(|i| i.own.get(&()).cloned());
+        let stored = self.index.read(|i| i.announcements.get(node).cloned());
         if stored.as_ref() == Some(&empty) {
             return;
         }

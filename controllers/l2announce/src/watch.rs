@@ -1,6 +1,7 @@
 //! The watches that keep the index current: policies, Services, EndpointSlices and Nodes in
-//! the whole cluster, the liveness Leases in the announcer's namespace, and this node's own
-//! NodeL2Announcement (to write it only when what is stored differs).
+//! the whole cluster, the liveness Leases in the announcer's namespace, and the
+//! NodeL2Announcements (this node's, to write it only when what is stored differs; the
+//! others', so that the status-writing node can empty those of nodes that are no longer live).
 
 use crate::error::Error;
 use crate::index::{Collection, SharedIndex};
@@ -23,7 +24,6 @@ pub async fn all(
     client: Client,
     index: SharedIndex,
     namespace: &str,
-    node: &str,
     default_lease_duration: Duration,
 ) -> Error {
     tokio::select! {
@@ -61,11 +61,11 @@ pub async fn all(
         ) => e,
         e = collection(
             Api::<NodeL2Announcement>::all(client.clone()),
-            watcher::Config::default().fields(&format!("metadata.name={node}")),
+            watcher::Config::default(),
             index.clone(),
             "nodel2announcements",
-            |a| Some(((), a.spec.clone())),
-            |i| &mut i.own,
+            |a| Some((a.metadata.name.clone()?, a.spec.clone())),
+            |i| &mut i.announcements,
         ) => e,
         e = leases(client, index, namespace, default_lease_duration) => e,
     }

@@ -47,8 +47,7 @@ async fn services_spread_evenly_and_a_killed_node_is_replaced_after_the_lease() 
     );
 
     // kill -9 of node-b's announcer: nothing is released or withdrawn, so its Lease must
-    // expire first (its NodeL2Announcement stays as it was; its agent keeps answering, as
-    // the datapath would with a dead announcer, until the object changes).
+    // expire first; until then its NodeL2Announcement stays as it was.
     let victim = 1;
     lab.announcers[victim].kill();
     let killed_at = Instant::now();
@@ -77,6 +76,12 @@ async fn services_spread_evenly_and_a_killed_node_is_replaced_after_the_lease() 
         .filter(|(s, n)| n[0] != "node-b" && now[*s][0] != n[0])
         .map(|(s, _)| s)
         .collect();
+    // The status writer empties the dead node's object, so that its agent (if it still
+    // runs) stops answering next to the new owners.
+    wait_announcements(&lab.cluster, "node-b's object is emptied", |a| {
+        a.get("node-b").is_some_and(Vec::is_empty)
+    })
+    .await;
     assert!(
         moved.len() <= 3,
         "survivors' services that moved: {moved:?}"
