@@ -6,8 +6,9 @@
 //! concurrency, stop claiming liveness when no renewal succeeded for the renew deadline (a
 //! partitioned node stops announcing before the others' lease-duration timers let them take
 //! over, as a leader steps down), and on shutdown clear the holder so the others reassign at
-//! once. Two differences: nothing is renewed while the agent is unhealthy (the others see the
-//! Lease expire), and liveness is published as an instant ("live until") rather than a flag,
+//! once. Two differences: when the agent turns unhealthy the Lease is released as on shutdown
+//! (this node stops answering at once, so the others must take over at once) and nothing is
+//! renewed until it is healthy again, and liveness is published as an instant ("live until") rather than a flag,
 //! so the reconcile loop can stop announcing exactly at the deadline even while an API call
 //! hangs.
 
@@ -41,6 +42,8 @@ pub struct Renewer {
     clock: RecordClock,
     last_renewed: Option<Instant>,
     agent_healthy: Option<bool>,
+    /// Since when (local clock) every probe of the agent failed; `None` while it answers.
+    failing_since: Option<Instant>,
 }
 
 impl std::fmt::Debug for Renewer {
@@ -81,6 +84,7 @@ impl Renewer {
             clock: RecordClock::default(),
             last_renewed: None,
             agent_healthy: None,
+            failing_since: None,
         };
         (renewer, receiver)
     }
@@ -114,7 +118,17 @@ impl Renewer {
             .timing
             .retry_period
             .clamp(Duration::from_millis(200), self.timing.renew_deadline);
-        let healthy = self.health.is_healthy(probe_timeout).await;
+        let probe_ok = self.health.is_healthy(probe_timeout).await;
+        // The XDP responder keeps answering from the pinned maps while the agent restarts or
+        // upgrades, so a short failure is tolerated: the agent counts as unhealthy once every
+        // probe failed for the renew deadline, as a renewal failure does.
+        let healthy = if probe_ok {
+            self.failing_since = None;
+            true
+        } else {
+            let since = *self.failing_since.get_or_insert_with(crate::watch::now);
+            self.agent_healthy == Some(true) && since.elapsed() < self.timing.renew_deadline
+        };
         if self.agent_healthy != Some(healthy) {
             if healthy {
                 tracing::info!("the node's ferrule-agent is healthy; renewing the liveness Lease");
@@ -126,9 +140,20 @@ impl Renewer {
             self.agent_healthy = Some(healthy);
         }
         if !healthy {
-            self.last_renewed = None;
+            let was_live = self.last_renewed.take().is_some();
             self.publish(None);
             self.metrics.renewal(RenewResult::AgentUnhealthy);
+            // This node just stopped answering: release the Lease so the others take its
+            // services over now, not a lease duration later (a gap with nobody answering).
+            if was_live
+                && tokio::time::timeout(RELEASE_TIMEOUT, self.release())
+                    .await
+                    .is_err()
+            {
+                tracing::warn!(
+                    "releasing the liveness Lease timed out; the others wait for it to expire"
+                );
+            }
             return;
         }
         for _ in 0..2 {

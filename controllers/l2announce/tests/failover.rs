@@ -120,12 +120,22 @@ async fn an_unhealthy_agent_makes_its_node_give_up_its_services() {
     let lab = Lab::start(SERVICES).await;
     settled_on_three(&lab).await;
     lab.agents[0].set_status(503);
+    let unhealthy_at = Instant::now();
     let survivors = ["node-b", "node-c"];
     let want = expected(&survivors, SERVICES);
     let after = wait_announcements(&lab.cluster, "node-a's services move away", |a| {
         non_empty(a) == want
     })
     .await;
+    // node-a gives up once the agent failed its probes for the renew deadline (1s: an agent
+    // restart is shorter and the pinned datapath keeps answering meanwhile), and it then
+    // releases its Lease so the others take over at once, not after the 2s lease expires.
+    let took = unhealthy_at.elapsed();
+    assert!(
+        took < Duration::from_millis(1_800),
+        "handover after the agent turned unhealthy took {took:?}\n{}",
+        lab.logs()
+    );
     assert!(each_once_by(&after, &survivors, SERVICES));
     assert_eq!(
         after.get("node-a").map(Vec::len),
@@ -169,4 +179,29 @@ async fn a_node_that_cannot_renew_stops_announcing_before_its_lease_expires() {
     );
     lab.cluster.api.server().faults.clear();
     settled_on_three(&lab).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_short_agent_restart_moves_nothing() {
+    let lab = Lab::start(SERVICES).await;
+    let before = settled_on_three(&lab).await;
+    // Shorter than the renew deadline (1s): an agent restart, during which the pinned
+    // datapath keeps answering. Moving every service away and back would be pure churn.
+    let start = Instant::now();
+    lab.agents[0].set_status(503);
+    let mut recovered = false;
+    while start.elapsed() < Duration::from_millis(2_000) {
+        if !recovered && start.elapsed() >= Duration::from_millis(500) {
+            lab.agents[0].set_status(200);
+            recovered = true;
+        }
+        assert_eq!(
+            non_empty(&lab.cluster.announcements().await),
+            non_empty(&before),
+            "moved {:?} after the agent failed\n{}",
+            start.elapsed(),
+            lab.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
