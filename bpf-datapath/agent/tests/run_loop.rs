@@ -131,16 +131,15 @@ async fn this_nodes_announcement_becomes_responder_entries_and_goes_away_with_it
     use ferrule_api::node_l2announcements::v1alpha1::{
         Announcement, NodeL2Announcement, ServiceRef,
     };
-    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 
     let api = TestApi::start().await.expect("ferrule-testapi starts");
     let client = api.client().await.expect("client");
-    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for crd in ferrule_api::crds::all() {
-        crds.create(&PostParams::default(), &crd)
-            .await
-            .expect("CRD created");
-    }
+    ferrule_testapi::test_helpers::install_crds(
+        &client,
+        ferrule_api::crds::all(),
+        Duration::from_secs(10),
+    )
+    .await;
     let announcement = |ip: &str, regexes: &[&str]| Announcement {
         service: ServiceRef {
             namespace: "default".into(),

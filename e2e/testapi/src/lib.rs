@@ -30,6 +30,7 @@ pub mod ssa;
 pub mod status;
 pub mod store;
 mod table;
+pub mod test_helpers;
 pub mod tls;
 pub mod typeinfo;
 mod validation;

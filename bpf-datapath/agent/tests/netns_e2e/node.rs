@@ -2,7 +2,6 @@
 //! the agent (in-process, over pinned maps on a private pin directory), and reads of what
 //! the datapath holds and counts.
 
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -111,12 +110,12 @@ impl Cluster {
             .create(&PostParams::default(), &namespace)
             .await;
         // The CRDs a cluster with ferrule has: the agent binary watches NodeL2Announcements.
-        let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-        for crd in ferrule_api::crds::all() {
-            crds.create(&PostParams::default(), &crd)
-                .await
-                .expect("CRD created");
-        }
+        ferrule_testapi::test_helpers::install_crds(
+            &client,
+            ferrule_api::crds::all(),
+            std::time::Duration::from_secs(10),
+        )
+        .await;
         // This node as the kubelet registers it: its InternalIPs are the client-side addresses.
         let nodes: Api<Node> = Api::all(client.clone());
         let node: Node =

@@ -5,7 +5,6 @@
 #![allow(dead_code, reason = "each test binary uses a different subset")]
 
 use std::collections::BTreeMap;
-use std::future::Future;
 use std::io::{BufRead as _, BufReader};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
@@ -16,8 +15,10 @@ use std::time::{Duration, Instant};
 use ferrule_api::l2announcement::v2alpha1::CiliumL2AnnouncementPolicy;
 use ferrule_api::node_l2announcements::v1alpha1::NodeL2Announcement;
 use ferrule_testapi::TestApi;
+#[allow(unused_imports, reason = "not every test binary polls")]
+pub use ferrule_testapi::test_helpers::eventually;
+use ferrule_testapi::test_helpers::install_crds;
 use k8s_openapi::api::core::v1::{Node, Service};
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
 use serde_json::json;
 
@@ -36,22 +37,6 @@ const TIMINGS: [&str; 6] = [
     "200ms",
 ];
 
-/// Polls `check` until it returns `Some`, panicking with `what` after `within`.
-pub async fn eventually<T, F, Fut>(what: &str, within: Duration, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + within;
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "{what} (waited {within:?})");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 /// A test API server with every ferrule CRD established, and a client of it.
 pub struct Cluster {
     pub api: TestApi,
@@ -62,22 +47,7 @@ impl Cluster {
     pub async fn start() -> Self {
         let api = TestApi::start().await.expect("ferrule-testapi starts");
         let client = api.client().await.expect("a client from the kubeconfig");
-        let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-        for crd in ferrule_api::crds::all() {
-            let name = crd.metadata.name.clone().expect("CRDs are named");
-            crds.create(&PostParams::default(), &crd)
-                .await
-                .expect("the CRD is accepted");
-            let established = kube::runtime::wait::await_condition(
-                crds.clone(),
-                &name,
-                kube::runtime::wait::conditions::is_crd_established(),
-            );
-            tokio::time::timeout(WITHIN, established)
-                .await
-                .expect("the CRD is established in time")
-                .expect("watching the CRD");
-        }
+        install_crds(&client, ferrule_api::crds::all(), WITHIN).await;
         Self { api, client }
     }
 

@@ -4,7 +4,6 @@
 #![allow(dead_code, reason = "each test binary uses a different subset")]
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::future::Future;
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
@@ -12,8 +11,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ferrule_testapi::TestApi;
+#[allow(unused_imports, reason = "not every test binary polls")]
+pub use ferrule_testapi::test_helpers::eventually;
+use ferrule_testapi::test_helpers::install_crds;
 use k8s_openapi::api::core::v1::{Namespace, Service};
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
@@ -28,22 +29,6 @@ pub const WITHIN: Duration = Duration::from_secs(30);
 /// The field manager the tests write specs with.
 const TEST_MANAGER: &str = "lbipam-test";
 
-/// Polls `check` until it returns `Some`, panicking with `what` after `within`.
-pub async fn eventually<T, F, Fut>(what: &str, within: Duration, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + within;
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "{what} (waited {within:?})");
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-}
-
 /// A test API server with every ferrule CRD established, and a client of it.
 pub struct Cluster {
     pub api: TestApi,
@@ -54,22 +39,7 @@ impl Cluster {
     pub async fn start() -> Self {
         let api = TestApi::start().await.expect("ferrule-testapi starts");
         let client = api.client().await.expect("a client from the kubeconfig");
-        let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-        for crd in ferrule_api::crds::all() {
-            let name = crd.metadata.name.clone().expect("CRDs are named");
-            crds.create(&PostParams::default(), &crd)
-                .await
-                .expect("the CRD is accepted");
-            let established = kube::runtime::wait::await_condition(
-                crds.clone(),
-                &name,
-                kube::runtime::wait::conditions::is_crd_established(),
-            );
-            tokio::time::timeout(WITHIN, established)
-                .await
-                .expect("the CRD is established in time")
-                .expect("watching the CRD");
-        }
+        install_crds(&client, ferrule_api::crds::all(), WITHIN).await;
         Self { api, client }
     }
 

@@ -4,14 +4,14 @@
 #![allow(dead_code, reason = "each test binary uses a different subset")]
 
 use std::collections::BTreeMap;
-use std::future::Future;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ferrule_testapi::TestApi;
+#[allow(unused_imports, reason = "not every test binary polls")]
+pub use ferrule_testapi::test_helpers::eventually;
+use ferrule_testapi::test_helpers::install_crds;
 use k8s_openapi::api::core::v1::ConfigMap;
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use kube::api::{Api, PostParams};
 
 /// A fresh server (HTTPS, as a real cluster) and a client built from its kubeconfig.
 pub async fn start() -> (TestApi, kube::Client) {
@@ -46,22 +46,6 @@ pub fn value_of(cm: &ConfigMap) -> Option<&str> {
     cm.data.as_ref()?.get("value").map(String::as_str)
 }
 
-/// Polls `check` until it returns `Some`, panicking with `what` after `within`.
-pub async fn eventually<T, F, Fut>(what: &str, within: Duration, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + within;
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "{what} (waited {within:?})");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 /// The `kube::Error::Api` status of a failed call.
 pub fn api_error<T: std::fmt::Debug>(result: kube::Result<T>, what: &str) -> kube::core::Status {
     match result {
@@ -77,22 +61,5 @@ pub async fn install_pool_crd(client: &kube::Client) {
         .into_iter()
         .find(|crd| crd.metadata.name.as_deref() == Some("ciliumloadbalancerippools.cilium.io"))
         .expect("ferrule-api generates the CiliumLoadBalancerIPPool CRD");
-    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    crds.create(&PostParams::default(), &crd)
-        .await
-        .expect("the CRD is accepted");
-    eventually(
-        "the CRD should become Established",
-        Duration::from_secs(5),
-        || async {
-            let crd = crds.get("ciliumloadbalancerippools.cilium.io").await.ok()?;
-            let established = crd
-                .status?
-                .conditions?
-                .iter()
-                .any(|c| c.type_ == "Established" && c.status == "True");
-            established.then_some(())
-        },
-    )
-    .await;
+    install_crds(client, [crd], Duration::from_secs(5)).await;
 }
