@@ -314,12 +314,13 @@ impl Candidate {
     }
 
     fn set_leading(&self, leading: bool) {
+        // The gauge first: whoever the watch wakes must already see it agree.
+        self.metrics.set_leader(&self.config.lease_name, leading);
         self.leading.send_if_modified(|current| {
             let changed = *current != leading;
             *current = leading;
             changed
         });
-        self.metrics.set_leader(&self.config.lease_name, leading);
     }
 }
 
