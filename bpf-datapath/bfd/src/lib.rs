@@ -1,0 +1,1 @@
+//! ferrule-bfd: BFD sessions for the node BGP speaker (see the crate description).

@@ -1,0 +1,1 @@
+//! ferrule-bgp-speaker: the node BGP speaker (see the crate description).

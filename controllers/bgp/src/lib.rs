@@ -1,0 +1,1 @@
+//! ferrule-bgp: derives CiliumBGPNodeConfig objects (see the crate description).
