@@ -3,6 +3,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod community;
+pub mod fsm;
 pub mod prefix;
 pub mod wire;
 
