@@ -62,6 +62,8 @@ pub enum Timer {
 }
 
 /// Inputs to the FSM.
+// Events are handled as soon as they are made; boxing the message would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Event {
     /// ManualStart / AutomaticStart.
@@ -92,6 +94,7 @@ pub enum Event {
 }
 
 /// What the driver must do, in order.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
     /// Start an outgoing TCP connection; report [`Event::TcpConnected`] or

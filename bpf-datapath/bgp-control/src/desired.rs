@@ -1,0 +1,151 @@
+//! What the node's BGP speaker should run: per instance its global settings, its peers with
+//! their session settings, and per peer and family the routes to announce with their path
+//! attributes. Plain data, independent of any speaker implementation.
+
+use crate::family::Family;
+use crate::prefix::Prefix;
+use crate::problems::Problem;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr};
+
+/// Everything the node's speaker should do, and what in the configuration prevented parts of
+/// it (the speaker runs what could be derived; problems are for logs and status).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DesiredBgp {
+    /// BGP instances in the node config's order; instances that cannot run are left out (and
+    /// reported in `problems`).
+    pub instances: Vec<DesiredInstance>,
+    /// Sorted, without duplicates.
+    pub problems: Vec<Problem>,
+}
+
+/// One BGP instance (virtual router) on the node.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DesiredInstance {
+    pub name: String,
+    pub local_asn: u32,
+    pub router_id: Ipv4Addr,
+    /// TCP port to accept sessions on; `None` means the instance only connects out.
+    pub listen_port: Option<u16>,
+    /// Peers in the node config's order; peers without a usable address are left out.
+    pub peers: Vec<DesiredPeer>,
+}
+
+/// One BGP neighbor with everything needed to run the session and fill its Adj-RIB-Out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DesiredPeer {
+    /// The peer name in the node config (the key of its status entry).
+    pub name: String,
+    /// Configured, or discovered from the default route (`autoDiscovery`).
+    pub address: IpAddr,
+    /// Destination TCP port (`transport.peerPort`, default 179).
+    pub port: u16,
+    /// `None` (unset or 0) means: accept the ASN the peer sends in its OPEN.
+    pub peer_asn: Option<u32>,
+    /// Source address of the session; `None` lets routing choose.
+    pub local_address: Option<IpAddr>,
+    /// Interface whose address is the session's source (`transport.sourceInterface`).
+    pub source_interface: Option<String>,
+    /// IP TTL of the session's packets when it is eBGP (default 1); iBGP ignores it.
+    pub ebgp_multihop_ttl: u8,
+    pub timers: Timers,
+    pub graceful_restart: GracefulRestart,
+    /// TCP MD5 (RFC 2385) password; `None` when no secret is referenced or it was not found
+    /// (the session then runs without MD5, which is what an empty password means).
+    pub md5_password: Option<Password>,
+    /// The `CiliumBGPPeerConfig` in effect; `None` when defaults apply.
+    pub peer_config: Option<String>,
+    /// The families to negotiate (Multiprotocol capability), each with its routes.
+    pub families: BTreeMap<Family, FamilyAdvertisement>,
+}
+
+impl DesiredPeer {
+    /// Whether the session is known to be iBGP (same ASN on both sides); `None` while the
+    /// peer ASN is to be learned from the OPEN.
+    pub fn is_ibgp(&self, local_asn: u32) -> Option<bool> {
+        self.peer_asn.map(|asn| asn == local_asn)
+    }
+}
+
+/// BGP timers in seconds. The speaker applies connect-retry with jitter in
+/// `[connect_retry, 2 × connect_retry)`, as Cilium's documentation describes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timers {
+    pub connect_retry_seconds: u32,
+    pub hold_time_seconds: u16,
+    pub keepalive_seconds: u16,
+}
+
+/// Graceful restart as a restarting speaker (RFC 4724).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GracefulRestart {
+    pub enabled: bool,
+    /// Advertised in the capability; 120 unless configured.
+    pub restart_time_seconds: u16,
+}
+
+/// What is announced to one peer in one family.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FamilyAdvertisement {
+    /// Names of the `CiliumBGPAdvertisement` objects the family's selector picked, sorted.
+    pub advertisements: Vec<String>,
+    /// The Adj-RIB-Out of the family: prefixes of the family's address type only.
+    pub routes: RouteTable,
+}
+
+/// Prefix → path attributes of the announced route.
+pub type RouteTable = BTreeMap<Prefix, RouteAttributes>;
+
+/// The path attributes Cilium lets advertisements set; next hop, origin and AS path are the
+/// speaker's business.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RouteAttributes {
+    /// Standard communities (RFC 1997), well-known names already mapped to their values:
+    /// the union over every advertisement announcing the prefix.
+    pub communities: BTreeSet<u32>,
+    /// Large communities (RFC 8092): the union over every advertisement.
+    pub large_communities: BTreeSet<LargeCommunity>,
+    /// LOCAL_PREF: the largest any advertisement sets. Left out for peers known to be eBGP;
+    /// kept for peers whose ASN is learned at OPEN time, where the speaker must drop it if
+    /// the session turns out external (RFC 4271 §5.1.5).
+    pub local_preference: Option<u32>,
+}
+
+impl RouteAttributes {
+    /// Folds another advertisement's attributes for the same prefix in: union of communities,
+    /// largest local preference.
+    pub fn merge(&mut self, other: &RouteAttributes) {
+        self.communities.extend(other.communities.iter().copied());
+        self.large_communities
+            .extend(other.large_communities.iter().copied());
+        self.local_preference = match (self.local_preference, other.local_preference) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+    }
+}
+
+/// A large community `global:local1:local2`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct LargeCommunity {
+    pub global_admin: u32,
+    pub local_data_1: u32,
+    pub local_data_2: u32,
+}
+
+/// A TCP MD5 password; Debug does not print it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Password(pub String);
+
+impl Password {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password(<redacted>)")
+    }
+}

@@ -1,0 +1,33 @@
+//! ferrule-bgp-control: the node side of the BGP control plane that turns Kubernetes objects
+//! into what the node's BGP speaker should do, and reports the sessions back.
+//!
+//! - [`desired_bgp`] (pure): this node's `CiliumBGPNodeConfig`, the peer configs,
+//!   advertisements, Node, Services, EndpointSlices, pod IP pools, secrets and default
+//!   gateways ([`Inputs`]) → per BGP instance its peers and per peer and family the routes
+//!   with their attributes ([`DesiredBgp`]), plus the [`Problem`]s found.
+//! - [`gateway`]: default-gateway discovery (pure pick + a Linux reader that follows changes).
+//! - [`driver`]: watches the API and publishes a fresh [`DesiredBgp`] whenever inputs change.
+//! - [`status`]: writes session state into the `CiliumBGPNodeConfig` status, only on change.
+
+pub mod core;
+pub mod desired;
+pub mod driver;
+pub mod error;
+pub mod family;
+pub mod gateway;
+pub mod inputs;
+pub mod prefix;
+pub mod problems;
+pub mod status;
+
+pub use crate::core::desired_bgp;
+pub use desired::{
+    DesiredBgp, DesiredInstance, DesiredPeer, FamilyAdvertisement, GracefulRestart, LargeCommunity,
+    Password, RouteAttributes, RouteTable, Timers,
+};
+pub use error::Error;
+pub use family::Family;
+pub use gateway::{DefaultGateways, Route, default_gateways};
+pub use inputs::{AuthSecret, Inputs, router_id_from_mac};
+pub use prefix::{Prefix, PrefixError};
+pub use problems::Problem;
