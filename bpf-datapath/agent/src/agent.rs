@@ -77,6 +77,22 @@ impl<M: DatapathMaps, A: Announcer> Agent<M, A> {
         })
     }
 
+    /// Deletes every responder entry from the maps (withdrawing what announcing set up) and
+    /// touches nothing else: the fence acting before the first full sync, while the index is
+    /// not yet trusted for the other maps.
+    pub fn withdraw_responders(&mut self) -> Result<Announcements, Error> {
+        self.responders.set([]);
+        let current = self.maps.read().map_err(Error::ReadMaps)?;
+        let mut desired = current.clone();
+        desired.responders.clear();
+        let applied = reconcile_from(&current, &desired, &mut self.maps)?;
+        let mut announcements = announce_added(&applied, &mut self.announcer);
+        announcements
+            .failed
+            .extend(self.announcer.retain(self.responders.entries()));
+        Ok(announcements)
+    }
+
     pub fn maps(&self) -> &M {
         &self.maps
     }

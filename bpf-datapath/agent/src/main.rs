@@ -18,6 +18,7 @@ use ferrule_agent::agent::Agent;
 use ferrule_agent::announce::LinkAnnouncer;
 use ferrule_agent::bring_up::{DEFAULT_DEVICES, Selection, bring_up, rescan_devices};
 use ferrule_agent::l2_entries::Device;
+use ferrule_agent::l2_fence::{DEFAULT_LEASE_PREFIX, LeaseRef};
 use ferrule_agent::metrics::DatapathCollector;
 use ferrule_agent::node_addrs::{NodeAddrWriter, watch_node};
 use ferrule_agent::run::{RunSettings, run};
@@ -71,6 +72,18 @@ struct RunArgs {
     /// ferrule-l2announcer) lists. Turn off only where that CRD is not installed.
     #[arg(long, env = "FERRULE_L2_ANNOUNCEMENTS", default_value_t = true, action = clap::ArgAction::Set)]
     l2_announcements: bool,
+    /// Namespace of this node's liveness Lease (written by ferrule-l2announcer, in its own
+    /// namespace); defaults to `--namespace`.
+    #[arg(long, env = "FERRULE_L2_LEASE_NAMESPACE")]
+    l2_lease_namespace: Option<String>,
+    /// The liveness Lease is this prefix followed by the node name (ferrule-l2announcer's).
+    #[arg(long, env = "FERRULE_L2_LEASE_PREFIX", default_value = DEFAULT_LEASE_PREFIX)]
+    l2_lease_prefix: String,
+    /// Answer ARP / NDP only while the liveness Lease is seen renewed, so a node cut off from
+    /// the API server stops answering once the others took its IPs over. Off only where no
+    /// ferrule-l2announcer runs.
+    #[arg(long, env = "FERRULE_L2_LEASE_FENCING", default_value_t = true, action = clap::ArgAction::Set)]
+    l2_lease_fencing: bool,
 }
 
 /// A DaemonSet starts `ferrule-agent --node-name ...` without a subcommand: insert `run`
@@ -137,6 +150,13 @@ async fn run_agent(args: RunArgs) -> anyhow::Result<()> {
     let settings = RunSettings {
         debounce: args.debounce,
         l2_announcements: args.l2_announcements,
+        l2_lease: args.l2_lease_fencing.then(|| {
+            let namespace = args
+                .l2_lease_namespace
+                .as_deref()
+                .unwrap_or(&args.common.namespace);
+            LeaseRef::for_node(namespace, &args.l2_lease_prefix, &node_name)
+        }),
         ..RunSettings::default()
     };
     let node_watch = watch_node(
@@ -213,5 +233,8 @@ mod tests {
         assert_eq!(run.common.node_name.as_deref(), Some("n1"));
         assert_eq!(run.devices, DEFAULT_DEVICES);
         assert_eq!(run.pin_dir, PathBuf::from(DEFAULT_PIN_DIR));
+        assert!(run.l2_lease_fencing);
+        assert_eq!(run.l2_lease_prefix, "ferrule-l2announce-");
+        assert_eq!(run.l2_lease_namespace, None);
     }
 }

@@ -23,7 +23,7 @@ use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric as _};
 use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::counter::{ConstCounter, Counter};
 use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
 
 type Labels = Vec<(&'static str, String)>;
 
@@ -181,10 +181,13 @@ impl Collector for DatapathCollector {
     }
 }
 
-/// Gratuitous ARP / unsolicited NA outcomes, by `result` (`sent`, `failed`).
+/// Gratuitous ARP / unsolicited NA outcomes, by `result` (`sent`, `failed`), and whether the
+/// L2 responder is fenced (`ferrule_agent_l2_fenced`, 1 while this node's liveness Lease is
+/// not seen renewed and its responder entries are withdrawn; see [`crate::l2_fence`]).
 #[derive(Debug, Clone, Default)]
 pub struct AgentMetrics {
     announcements: Family<Vec<(&'static str, &'static str)>, Counter>,
+    l2_fenced: Gauge,
 }
 
 impl AgentMetrics {
@@ -195,7 +198,21 @@ impl AgentMetrics {
             "Gratuitous ARP / unsolicited neighbour advertisements, by result",
             this.announcements.clone(),
         );
+        metrics.register(
+            "ferrule_agent_l2_fenced",
+            "1 while this node withholds ARP / NDP answers because its liveness Lease is not seen renewed",
+            this.l2_fenced.clone(),
+        );
         this
+    }
+
+    pub fn set_l2_fenced(&self, fenced: bool) {
+        self.l2_fenced.set(i64::from(fenced));
+    }
+
+    /// The current value of `ferrule_agent_l2_fenced`.
+    pub fn l2_fenced(&self) -> bool {
+        self.l2_fenced.get() != 0
     }
 
     pub fn announced(&self, sent: usize, failed: usize) {

@@ -1,10 +1,14 @@
 //! The agent's run loop: two watches (Services, EndpointSlices) feed the [`Index`]; changes are
-//! debounced into one [`Agent::sync`], which programs the maps by diff.
+//! debounced into one [`Agent::sync`], which programs the maps by diff. With L2 announcements
+//! on, this node's NodeL2Announcement and its liveness Lease are watched too, and the
+//! responder table follows them ([`L2Answering`]).
 //!
-//! Nothing is synced before both watches have listed once (see
+//! Nothing is synced before every watch has listed once (see
 //! [`Feeder::initially_listed`]): the maps adopted from the previous agent keep serving
 //! established and new flows until the new agent knows the whole cluster, so a restart never
-//! deletes a service's entries just because its Service was not listed yet.
+//! deletes a service's entries just because its Service was not listed yet. The one exception
+//! is the L2 fence: an agent that cannot list its Lease within the start-up bound withdraws the
+//! responder entries alone ([`Agent::withdraw_responders`]; see [`crate::l2_fence`]).
 //!
 //! [`Index`]: crate::index::Index
 
@@ -13,7 +17,9 @@ use std::time::Duration;
 use ferrule_api::node_l2announcements::v1alpha1::NodeL2Announcement;
 use ferrule_bpf_loader::DatapathMaps;
 use ferrule_runtime::{Metrics, Readiness};
+use futures::stream::BoxStream;
 use futures::{StreamExt as _, TryStreamExt as _};
+use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::runtime::WatchStreamExt as _;
@@ -24,7 +30,8 @@ use tokio::time::Instant;
 use crate::Error;
 use crate::agent::Agent;
 use crate::feed::{Change, Feeder};
-use crate::l2_entries::resolve;
+use crate::l2_answering::L2Answering;
+use crate::l2_fence::{LeaseFence, LeaseRef};
 use crate::metrics::AgentMetrics;
 use crate::problems::Problems;
 use crate::responder::Announcer;
@@ -33,7 +40,7 @@ use crate::responder::Announcer;
 pub const CONTROLLER: &str = "agent";
 
 /// Timing of the run loop.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct RunSettings {
     /// A sync runs at most this long after the first change it includes, so a burst of
     /// events (a rollout touching many EndpointSlices) becomes one sync, not hundreds.
@@ -44,6 +51,9 @@ pub struct RunSettings {
     /// it lists. Off where the CRD is not installed (then the responder table is whatever the
     /// caller sets), on in the DaemonSet.
     pub l2_announcements: bool,
+    /// With `l2_announcements`: answer only while this liveness Lease is seen renewed (see
+    /// [`crate::l2_fence`]). `None` answers for the announcement unconditionally.
+    pub l2_lease: Option<LeaseRef>,
 }
 
 impl Default for RunSettings {
@@ -52,8 +62,15 @@ impl Default for RunSettings {
             debounce: Duration::from_millis(100),
             retry: Duration::from_secs(2),
             l2_announcements: false,
+            l2_lease: None,
         }
     }
+}
+
+/// One input of the loop.
+enum Input {
+    Cluster(Result<Change, watcher::Error>),
+    Lease(Result<Box<watcher::Event<Lease>>, watcher::Error>),
 }
 
 /// Runs until the watches end (they retry with backoff, so in practice until shutdown drops
@@ -66,103 +83,172 @@ pub async fn run<M: DatapathMaps, A: Announcer>(
     settings: RunSettings,
 ) -> Error {
     let recorder = ferrule_runtime::EventRecorder::new(client.clone(), "ferrule-agent", None);
-    let services = watcher::watcher(
-        Api::<Service>::all(client.clone()),
-        watcher::Config::default(),
-    )
-    .default_backoff()
-    .map_ok(|e| Change::Services(Box::new(e)));
-    let slices = watcher::watcher(
-        Api::<EndpointSlice>::all(client.clone()),
-        watcher::Config::default(),
-    )
-    .default_backoff()
-    .map_ok(|e| Change::Slices(Box::new(e)));
-    let announcement = settings.l2_announcements.then(|| {
+    let mut inputs: Vec<BoxStream<'static, Input>> = vec![
         watcher::watcher(
-            Api::<NodeL2Announcement>::all(client),
-            watcher::Config::default().fields(&format!("metadata.name={}", agent.node_name)),
+            Api::<Service>::all(client.clone()),
+            watcher::Config::default(),
         )
         .default_backoff()
-        .map_ok(|e| Change::Announcement(Box::new(e)))
-    });
-    let mut feeder = if announcement.is_some() {
-        Feeder::with_announcement()
-    } else {
-        Feeder::default()
-    };
-    let mut events = std::pin::pin!(futures::stream::select(
-        futures::stream::select(services, slices),
-        futures::stream::iter(announcement).flatten()
-    ));
+        .map_ok(|e| Change::Services(Box::new(e)))
+        .map(Input::Cluster)
+        .boxed(),
+        watcher::watcher(
+            Api::<EndpointSlice>::all(client.clone()),
+            watcher::Config::default(),
+        )
+        .default_backoff()
+        .map_ok(|e| Change::Slices(Box::new(e)))
+        .map(Input::Cluster)
+        .boxed(),
+    ];
     let agent_metrics = AgentMetrics::register(&metrics);
+    let mut feeder = Feeder::default();
+    let mut l2 = L2Answering::new(None, "", agent_metrics.clone());
+    if settings.l2_announcements {
+        feeder = Feeder::with_announcement();
+        inputs.push(
+            watcher::watcher(
+                Api::<NodeL2Announcement>::all(client.clone()),
+                watcher::Config::default().fields(&format!("metadata.name={}", agent.node_name)),
+            )
+            .default_backoff()
+            .map_ok(|e| Change::Announcement(Box::new(e)))
+            .map(Input::Cluster)
+            .boxed(),
+        );
+        if let Some(lease) = &settings.l2_lease {
+            inputs.push(
+                watcher::watcher(
+                    Api::<Lease>::namespaced(client.clone(), &lease.namespace),
+                    watcher::Config::default().fields(&format!("metadata.name={}", lease.name)),
+                )
+                .default_backoff()
+                .map_ok(Box::new)
+                .map(Input::Lease)
+                .boxed(),
+            );
+            let fence = LeaseFence::new(Instant::now().into_std(), lease.default_duration);
+            let name = format!("{}/{}", lease.namespace, lease.name);
+            l2 = L2Answering::new(Some(fence), name, agent_metrics.clone());
+        }
+    }
+    let mut events = futures::stream::select_all(inputs);
     let mut problems = Problems::default();
     // Due from the start: the first sync adopts and reconciles whatever the maps hold.
     let mut due: Option<Instant> = Some(Instant::now());
+    // When the fence must be looked at again although nothing was observed.
+    let mut fence_at: Option<Instant> = None;
+    // Whether the responder entries were withdrawn before the first sync (see the module doc).
+    let mut withdrawn_early = false;
     loop {
-        let next = match due {
-            Some(at) if feeder.initially_listed() => {
-                tokio::time::timeout_at(at, events.next()).await.ok()
-            }
-            _ => Some(events.next().await),
+        let listed = feeder.initially_listed() && l2.lease_listed();
+        let wake = [due.filter(|_| listed), fence_at]
+            .into_iter()
+            .flatten()
+            .min();
+        let next = match wake {
+            Some(at) => tokio::time::timeout_at(at, events.next()).await.ok(),
+            None => Some(events.next().await),
         };
+        let now = Instant::now();
+        let mut reprogram = false;
         match next {
-            Some(Some(Ok(change))) => {
-                let announcement = matches!(change, Change::Announcement(_));
-                let mut changed = feeder.apply(&mut agent.index, change);
-                if announcement {
-                    changed |= program_announced(&mut agent);
-                }
-                if changed && due.is_none() {
-                    due = Some(Instant::now() + settings.debounce);
+            Some(Some(Input::Cluster(Ok(change)))) => {
+                reprogram = matches!(change, Change::Announcement(_));
+                if feeder.apply(&mut agent.index, change) && due.is_none() {
+                    due = Some(now + settings.debounce);
                 }
             }
-            Some(Some(Err(error))) => {
+            Some(Some(Input::Lease(Ok(event)))) => {
+                l2.observe_lease(*event, now.into_std());
+                reprogram = true;
+            }
+            Some(Some(Input::Cluster(Err(error)) | Input::Lease(Err(error)))) => {
                 tracing::warn!(%error, "watch failed; retrying with backoff");
             }
             Some(None) => return Error::WatchEnded,
             None => {
-                let timer = metrics.reconcile_started(CONTROLLER);
-                let outcome = agent.sync();
-                timer.observe(&outcome);
-                match outcome {
-                    Ok(report) => {
-                        tracing::info!(
-                            ops = report.applied.ops.len(),
-                            announced = report.announcements.sent.len(),
-                            "datapath maps in sync"
-                        );
-                        agent_metrics.announced(
-                            report.announcements.sent.len(),
-                            report.announcements.failed.len(),
-                        );
-                        for error in &report.announcements.failed {
-                            tracing::warn!(%error, "announcement failed");
-                        }
-                        for problem in problems.newly_seen(&report.desired) {
-                            report_problem(&recorder, &agent.node_name, &problem).await;
-                        }
-                        due = None;
+                if fence_at.is_some_and(|at| at <= now) {
+                    fence_at = None;
+                    reprogram = true;
+                }
+                if listed && due.is_some_and(|at| at <= now) {
+                    due = sync(
+                        &mut agent,
+                        &metrics,
+                        &agent_metrics,
+                        &mut problems,
+                        &recorder,
+                    )
+                    .await
+                    .then(|| now + settings.retry);
+                    if due.is_none() {
                         readiness.set_ready();
                     }
-                    Err(error) => {
-                        tracing::warn!(error = %error_chain(&error), "sync failed; retrying");
-                        due = Some(Instant::now() + settings.retry);
-                    }
+                }
+            }
+        }
+        if reprogram && settings.l2_announcements {
+            let programmed = l2.program(&mut agent, now.into_std());
+            fence_at = programmed.recheck_at.map(Instant::from_std);
+            if programmed.changed && due.is_none() {
+                due = Some(now + settings.debounce);
+            }
+        }
+        let listed = feeder.initially_listed() && l2.lease_listed();
+        if !listed && l2.fenced() && !withdrawn_early {
+            match agent.withdraw_responders() {
+                Ok(report) => {
+                    withdrawn_early = true;
+                    tracing::warn!(
+                        withdrawn = report.withdrawn.len(),
+                        "responder entries withdrawn before the first sync: the liveness Lease could not be listed"
+                    );
+                }
+                Err(error) => {
+                    tracing::warn!(error = %error_chain(&error), "withdrawing responder entries failed; retrying");
+                    fence_at = Some(now + settings.retry);
                 }
             }
         }
     }
 }
 
-/// Turns this node's announced IPs into responder entries on the attached devices; returns
-/// whether the responder table changed.
-fn program_announced<M: DatapathMaps, A: Announcer>(agent: &mut Agent<M, A>) -> bool {
-    let resolved = resolve(agent.index.announced(), &agent.devices);
-    for (pattern, error) in &resolved.bad_regexes {
-        tracing::warn!(%pattern, %error, "interface expression of a NodeL2Announcement does not compile; its IP is not announced there");
+/// One sync and its reporting; returns whether it failed (and must be retried).
+async fn sync<M: DatapathMaps, A: Announcer>(
+    agent: &mut Agent<M, A>,
+    metrics: &Metrics,
+    agent_metrics: &AgentMetrics,
+    problems: &mut Problems,
+    recorder: &ferrule_runtime::EventRecorder,
+) -> bool {
+    let timer = metrics.reconcile_started(CONTROLLER);
+    let outcome = agent.sync();
+    timer.observe(&outcome);
+    match outcome {
+        Ok(report) => {
+            tracing::info!(
+                ops = report.applied.ops.len(),
+                announced = report.announcements.sent.len(),
+                "datapath maps in sync"
+            );
+            agent_metrics.announced(
+                report.announcements.sent.len(),
+                report.announcements.failed.len(),
+            );
+            for error in &report.announcements.failed {
+                tracing::warn!(%error, "announcement failed");
+            }
+            for problem in problems.newly_seen(&report.desired) {
+                report_problem(recorder, &agent.node_name, &problem).await;
+            }
+            false
+        }
+        Err(error) => {
+            tracing::warn!(error = %error_chain(&error), "sync failed; retrying");
+            true
+        }
     }
-    agent.responders.set(resolved.entries)
 }
 
 /// Logs a problem and, when it concerns a Service, puts a Warning Event on it.

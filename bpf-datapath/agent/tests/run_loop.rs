@@ -4,6 +4,10 @@
 
 use std::time::Duration;
 
+#[path = "support/recorder.rs"]
+mod recorder;
+use recorder::Recorder;
+
 use ferrule_agent::agent::Agent;
 use ferrule_agent::announce::Unavailable;
 use ferrule_agent::run::{RunSettings, run};
@@ -81,50 +85,6 @@ async fn a_service_losing_a_frontend_conflict_gets_a_warning_event() {
     );
 }
 
-/// Records what the agent asked the announcer to do (gratuitous ARP / NA for added entries,
-/// withdrawal of removed ones).
-#[derive(Clone, Default)]
-struct Recorder(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
-
-impl ferrule_agent::responder::Announcer for Recorder {
-    fn announce(
-        &mut self,
-        key: ferrule_bpf_loader::model::ResponderKey,
-    ) -> Result<(), ferrule_agent::Error> {
-        self.0
-            .lock()
-            .expect("lock")
-            .push(format!("announce {} on {}", key.addr, key.ifindex));
-        Ok(())
-    }
-
-    fn withdraw(
-        &mut self,
-        key: ferrule_bpf_loader::model::ResponderKey,
-    ) -> Result<(), ferrule_agent::Error> {
-        self.0
-            .lock()
-            .expect("lock")
-            .push(format!("withdraw {} on {}", key.addr, key.ifindex));
-        Ok(())
-    }
-}
-
-async fn wait_for(recorder: &Recorder, line: &str) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        if recorder.0.lock().expect("lock").iter().any(|l| l == line) {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "never saw {line:?}; saw {:?}",
-            recorder.0.lock().expect("lock")
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 #[tokio::test]
 async fn this_nodes_announcement_becomes_responder_entries_and_goes_away_with_it() {
     use ferrule_agent::l2_entries::Device;
@@ -199,17 +159,15 @@ async fn this_nodes_announcement_becomes_responder_entries_and_goes_away_with_it
         "announce 203.0.113.5 on 3",
         "announce 2001:db8::5 on 3",
     ] {
-        wait_for(&recorder, line).await;
+        recorder.wait_for(line).await;
     }
     assert!(
         !recorder
-            .0
-            .lock()
-            .expect("lock")
+            .lines()
             .iter()
             .any(|l| l.contains("203.0.113.9") || l.contains("2001:db8::5 on 2")),
         "{:?}",
-        recorder.0.lock().expect("lock")
+        recorder.lines()
     );
 
     // The assignment moves away: this node stops answering at once.
@@ -225,12 +183,12 @@ async fn this_nodes_announcement_becomes_responder_entries_and_goes_away_with_it
         })
         .await
         .expect("replace");
-    wait_for(&recorder, "withdraw 2001:db8::5 on 3").await;
-    wait_for(&recorder, "withdraw 203.0.113.5 on 3").await;
+    recorder.wait_for("withdraw 2001:db8::5 on 3").await;
+    recorder.wait_for("withdraw 203.0.113.5 on 3").await;
     objects
         .delete("node-1", &Default::default())
         .await
         .expect("delete");
-    wait_for(&recorder, "withdraw 203.0.113.5 on 2").await;
+    recorder.wait_for("withdraw 203.0.113.5 on 2").await;
     task.abort();
 }
