@@ -8,8 +8,15 @@
 
 #![forbid(unsafe_code)]
 
+pub mod apply;
 pub mod core;
+pub mod diff;
 pub mod error;
+pub mod index;
+pub mod metrics;
+pub mod observed;
+pub mod reconcile;
+pub mod watch;
 
 pub use error::Error;
 
