@@ -303,6 +303,12 @@ impl Session {
         }
     }
 
+    /// A packet describing the session now, for sending outside the periodic schedule
+    /// (such as the AdminDown notices of a session being removed).
+    pub fn announcement(&self) -> ControlPacket {
+        self.packet(self.poll_active, false)
+    }
+
     fn packet(&self, poll: bool, final_: bool) -> ControlPacket {
         ControlPacket {
             diagnostic: self.local_diag,
