@@ -2,6 +2,8 @@
 
 use regex::Regex;
 
+use crate::l2_entries::Device;
+
 use ferrule_bpf_loader::LoadError;
 use ferrule_bpf_loader::attach::Attached;
 use ferrule_bpf_loader::datapath::{Datapath, PinLayout};
@@ -50,16 +52,30 @@ pub fn selection(devices: &Regex) -> Result<Selection, LoadError> {
         .collect())
 }
 
-/// Watches for selected interfaces appearing or being recreated after start (a NIC brought up
-/// late, a veth recreated), polling every `interval`, and runs [`bring_up`] again when the
-/// selection changed: already attached interfaces get their links updated in place (no gap),
-/// new ones are attached, and the interface maps are rewritten. Never returns; failures are
-/// logged and retried at the next tick.
+/// The L2 responder's view of a selection: where announced IPs can be answered.
+pub fn devices_of(selection: &Selection) -> Vec<Device> {
+    selection
+        .iter()
+        .map(|(ifindex, name)| Device {
+            ifindex: *ifindex,
+            name: name.clone(),
+        })
+        .collect()
+}
+
+/// Watches for selected interfaces appearing, disappearing or being recreated after start (a
+/// NIC brought up late, a veth recreated), polling every `interval`, and runs [`bring_up`]
+/// again when the selection changed: already attached interfaces get their links updated in
+/// place (no gap), new ones are attached, and the interface maps are rewritten. Each new
+/// selection is then published on `updates`, so the run loop recomputes the responder entries
+/// (a new device answers ARP / NDP at once; a removed or recreated one loses the entries of
+/// its old ifindex). Never returns; failures are logged and retried at the next tick.
 pub async fn rescan_devices(
     pins: PinLayout,
     devices: Regex,
     mut attached: Selection,
     interval: std::time::Duration,
+    updates: tokio::sync::watch::Sender<Vec<Device>>,
 ) -> crate::Error {
     let mut tick = tokio::time::interval(interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -72,7 +88,14 @@ pub async fn rescan_devices(
                 continue;
             }
         };
-        if now == attached || now.is_empty() {
+        if now == attached {
+            continue;
+        }
+        if now.is_empty() {
+            // Nothing to attach to (bring_up refuses an empty selection), but the entries of
+            // the devices that went away must go.
+            attached = now;
+            updates.send_replace(Vec::new());
             continue;
         }
         match bring_up(&pins, &devices) {
@@ -81,6 +104,7 @@ pub async fn rescan_devices(
                     tracing::info!(interface = %interface.name, ifindex = interface.ifindex, ?how, "datapath attached after a device change");
                 }
                 attached = done.into_iter().map(|(i, _)| (i.ifindex, i.name)).collect();
+                updates.send_replace(devices_of(&attached));
             }
             Err(error) => tracing::warn!(%error, "re-attaching after a device change failed"),
         }

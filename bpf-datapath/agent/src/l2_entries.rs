@@ -3,9 +3,9 @@
 //!
 //! The announcer does not know this node's devices, so it passes the policies' interface
 //! regexes through and the agent resolves them here against the devices it attached to
-//! (`--devices`): no regex means every attached device, as Cilium's `interfaces` field does,
-//! and a policy can only select devices the agent attached to (the responder runs nowhere
-//! else). A regex that does not compile selects nothing for its announcement and is reported;
+//! (`--devices`, kept current by the device rescan): no regex means every attached device, as
+//! Cilium's `interfaces` field does, and a policy can only select devices the agent attached
+//! to (the responder runs nowhere else). A regex that does not compile selects nothing for its announcement and is reported;
 //! the announcer has already surfaced it on the policy's status.
 
 use std::collections::BTreeSet;

@@ -16,8 +16,7 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use ferrule_agent::agent::Agent;
 use ferrule_agent::announce::LinkAnnouncer;
-use ferrule_agent::bring_up::{DEFAULT_DEVICES, Selection, bring_up, rescan_devices};
-use ferrule_agent::l2_entries::Device;
+use ferrule_agent::bring_up::{DEFAULT_DEVICES, Selection, bring_up, devices_of, rescan_devices};
 use ferrule_agent::l2_fence::{DEFAULT_LEASE_PREFIX, LeaseRef};
 use ferrule_agent::metrics::DatapathCollector;
 use ferrule_agent::node_addrs::{NodeAddrWriter, watch_node};
@@ -135,13 +134,16 @@ async fn run_agent(args: RunArgs) -> anyhow::Result<()> {
         .into_iter()
         .map(|(i, _)| (i.ifindex, i.name))
         .collect();
-    // The responder answers on the devices attached at start; the rescan attaches new ones
-    // (the load balancer runs there at once), and they answer ARP / NDP after a restart.
+    // The rescan attaches devices that appear later and tells the run loop, which recomputes
+    // where announced IPs are answered.
+    let (device_updates, device_changes) =
+        tokio::sync::watch::channel(devices_of(&attached_devices));
     let rescan = rescan_devices(
         pins.clone(),
         devices.clone(),
         attached_devices.clone(),
         args.device_rescan_interval,
+        device_updates,
     );
     let maps = KernelMaps::open_pinned(&pins.maps_dir())?;
     DatapathCollector::new(pins.maps_dir()).register(runtime.metrics());
@@ -150,6 +152,7 @@ async fn run_agent(args: RunArgs) -> anyhow::Result<()> {
     let settings = RunSettings {
         debounce: args.debounce,
         l2_announcements: args.l2_announcements,
+        devices: Some(device_changes),
         l2_lease: args.l2_lease_fencing.then(|| {
             let namespace = args
                 .l2_lease_namespace
@@ -183,16 +186,6 @@ async fn run_agent(args: RunArgs) -> anyhow::Result<()> {
     }
     // SIGTERM: the programs stay attached and the maps pinned (see the module doc).
     Ok(())
-}
-
-fn devices_of(selection: &Selection) -> Vec<Device> {
-    selection
-        .iter()
-        .map(|(ifindex, name)| Device {
-            ifindex: *ifindex,
-            name: name.clone(),
-        })
-        .collect()
 }
 
 #[cfg(test)]

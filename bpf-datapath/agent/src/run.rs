@@ -31,6 +31,7 @@ use crate::Error;
 use crate::agent::Agent;
 use crate::feed::{Change, Feeder};
 use crate::l2_answering::L2Answering;
+use crate::l2_entries::Device;
 use crate::l2_fence::{LeaseFence, LeaseRef};
 use crate::metrics::AgentMetrics;
 use crate::problems::Problems;
@@ -54,6 +55,10 @@ pub struct RunSettings {
     /// With `l2_announcements`: answer only while this liveness Lease is seen renewed (see
     /// [`crate::l2_fence`]). `None` answers for the announcement unconditionally.
     pub l2_lease: Option<LeaseRef>,
+    /// The attached devices as the device rescan changes them
+    /// ([`crate::bring_up::rescan_devices`]): each change replaces the agent's devices and
+    /// recomputes the responder entries. `None`: the devices stay as the agent started.
+    pub devices: Option<tokio::sync::watch::Receiver<Vec<Device>>>,
 }
 
 impl Default for RunSettings {
@@ -63,6 +68,7 @@ impl Default for RunSettings {
             retry: Duration::from_secs(2),
             l2_announcements: false,
             l2_lease: None,
+            devices: None,
         }
     }
 }
@@ -71,6 +77,7 @@ impl Default for RunSettings {
 enum Input {
     Cluster(Result<Change, watcher::Error>),
     Lease(Result<Box<watcher::Event<Lease>>, watcher::Error>),
+    Devices(Vec<Device>),
 }
 
 /// Runs until the watches end (they retry with backoff, so in practice until shutdown drops
@@ -132,6 +139,16 @@ pub async fn run<M: DatapathMaps, A: Announcer>(
             l2 = L2Answering::new(Some(fence), name, agent_metrics.clone());
         }
     }
+    if let Some(devices) = settings.devices.clone() {
+        inputs.push(
+            futures::stream::unfold(devices, |mut rx| async move {
+                rx.changed().await.ok()?;
+                let now = rx.borrow_and_update().clone();
+                Some((Input::Devices(now), rx))
+            })
+            .boxed(),
+        );
+    }
     let mut events = futures::stream::select_all(inputs);
     let mut problems = Problems::default();
     // Due from the start: the first sync adopts and reconciles whatever the maps hold.
@@ -161,6 +178,11 @@ pub async fn run<M: DatapathMaps, A: Announcer>(
             }
             Some(Some(Input::Lease(Ok(event)))) => {
                 l2.observe_lease(*event, now.into_std());
+                reprogram = true;
+            }
+            Some(Some(Input::Devices(devices))) => {
+                tracing::info!(devices = ?devices.iter().map(|d| (&d.name, d.ifindex)).collect::<Vec<_>>(), "attached devices changed; recomputing where announced IPs are answered");
+                agent.devices = devices;
                 reprogram = true;
             }
             Some(Some(Input::Cluster(Err(error)) | Input::Lease(Err(error)))) => {

@@ -68,6 +68,11 @@ fn l2_responder_answers_arp_and_ndp_only_for_its_entries_on_selected_devices() {
     scenario("2", "l2", &[BACKEND4]);
 }
 
+#[test]
+fn a_device_created_after_start_answers_arp_and_ndp_once_rescanned() {
+    scenario("d", "l2_rescan", &[BACKEND4]);
+}
+
 /// Not a test of its own: the entry point of the processes the scenarios start inside their
 /// namespaces (see `netns_e2e/roles.rs`).
 #[test]

@@ -192,3 +192,76 @@ async fn this_nodes_announcement_becomes_responder_entries_and_goes_away_with_it
     recorder.wait_for("withdraw 203.0.113.5 on 2").await;
     task.abort();
 }
+
+#[tokio::test]
+async fn device_changes_move_the_responder_entries_without_a_restart() {
+    use ferrule_agent::l2_entries::Device;
+    use ferrule_api::node_l2announcements::v1alpha1::{
+        Announcement, NodeL2Announcement, ServiceRef,
+    };
+
+    let api = TestApi::start().await.expect("ferrule-testapi starts");
+    let client = api.client().await.expect("client");
+    ferrule_testapi::test_helpers::install_crds(
+        &client,
+        ferrule_api::crds::all(),
+        Duration::from_secs(10),
+    )
+    .await;
+    Api::<NodeL2Announcement>::all(client.clone())
+        .create(
+            &PostParams::default(),
+            &NodeL2Announcement::for_node(
+                "node-1",
+                vec![Announcement {
+                    service: ServiceRef {
+                        namespace: "default".into(),
+                        name: "web".into(),
+                    },
+                    ip: "203.0.113.6".into(),
+                    interface_regexes: vec!["^eth".into()],
+                }],
+            ),
+        )
+        .await
+        .expect("node-1 object");
+    let device = |ifindex, name: &str| Device {
+        ifindex,
+        name: name.into(),
+    };
+    let (updates, changes) = tokio::sync::watch::channel(vec![device(2, "eth0")]);
+    let recorder = Recorder::default();
+    let mut agent = Agent::new("node-1", InMemoryMaps::default(), recorder.clone());
+    agent.devices = vec![device(2, "eth0")];
+    let task = tokio::spawn(run(
+        client,
+        agent,
+        ferrule_runtime::Readiness::new(),
+        ferrule_runtime::Metrics::new(),
+        RunSettings {
+            l2_announcements: true,
+            devices: Some(changes),
+            ..RunSettings::default()
+        },
+    ));
+    recorder.wait_for("announce 203.0.113.6 on 2").await;
+
+    // A new device the regex selects, and one it does not.
+    updates.send_replace(vec![
+        device(2, "eth0"),
+        device(3, "eth1"),
+        device(4, "wlan0"),
+    ]);
+    recorder.wait_for("announce 203.0.113.6 on 3").await;
+    // eth0 recreated (new ifindex), eth1 removed.
+    updates.send_replace(vec![device(7, "eth0"), device(4, "wlan0")]);
+    recorder.wait_for("announce 203.0.113.6 on 7").await;
+    recorder.wait_for("withdraw 203.0.113.6 on 2").await;
+    recorder.wait_for("withdraw 203.0.113.6 on 3").await;
+    assert!(
+        !recorder.lines().iter().any(|l| l.ends_with(" on 4")),
+        "{:?}",
+        recorder.lines()
+    );
+    task.abort();
+}

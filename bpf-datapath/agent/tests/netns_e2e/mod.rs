@@ -12,5 +12,6 @@ pub mod topo;
 pub mod scenario_etp;
 pub mod scenario_families;
 pub mod scenario_l2;
+pub mod scenario_l2_rescan;
 pub mod scenario_rebalance;
 pub mod scenario_restart;

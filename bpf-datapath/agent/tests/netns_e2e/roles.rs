@@ -10,7 +10,7 @@ use std::io::{BufRead as _, BufReader, Lines};
 use std::process::{Child, ChildStdout, Command, Stdio};
 
 use super::topo::Topology;
-use super::{client, echo, scenario_etp, scenario_families, scenario_l2};
+use super::{client, echo, scenario_etp, scenario_families, scenario_l2, scenario_l2_rescan};
 use super::{scenario_rebalance, scenario_restart};
 
 const ROLE_ENV: &str = "FERRULE_E2E_ROLE";
@@ -156,6 +156,7 @@ pub fn dispatch() {
                     "rebalance" => scenario_rebalance::node(env).await,
                     "restart" => scenario_restart::node(env).await,
                     "l2" => scenario_l2::node(env).await,
+                    "l2_rescan" => scenario_l2_rescan::node(env).await,
                     other => panic!("unknown scenario {other}"),
                 }
             });

@@ -19,7 +19,7 @@ const ANNOUNCED6: &str = "2001:db8:ff::20";
 const UNKNOWN4: &str = "203.0.113.21";
 const UNKNOWN6: &str = "2001:db8:ff::21";
 
-fn sys(dev: &str, file: &str) -> String {
+pub fn sys(dev: &str, file: &str) -> String {
     std::fs::read_to_string(format!("/sys/class/net/{dev}/{file}"))
         .unwrap_or_else(|e| panic!("{dev}/{file}: {e}"))
         .trim()
@@ -28,7 +28,7 @@ fn sys(dev: &str, file: &str) -> String {
 
 /// The link-layer addresses that answered one ARP request (IPv4) or Neighbor Solicitation
 /// (IPv6) for `ip`, sent by the client on `dev`, lowercase.
-fn resolve(client_ns: &str, dev: &str, ip: &str) -> Vec<String> {
+pub fn resolve(client_ns: &str, dev: &str, ip: &str) -> Vec<String> {
     let (tool, args, marker) = if ip.contains(':') {
         // -m: every answer within the wait, not just the first.
         (
