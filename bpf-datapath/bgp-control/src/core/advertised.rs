@@ -27,10 +27,7 @@ pub(crate) fn advertisement_routes(
     for entry in &advertisement.spec.advertisements {
         let attributes = route_attributes(name, entry.attributes.as_ref(), problems);
         for prefix in entry_prefixes(inputs, local_endpoints, name, entry, problems) {
-            table
-                .entry(prefix)
-                .or_default()
-                .merge(&attributes);
+            table.entry(prefix).or_default().merge(&attributes);
         }
     }
     table
