@@ -119,3 +119,33 @@ async fn ip_pool_ids_are_unique_and_survive_a_restart() {
     let unique: BTreeSet<&String> = after.values().collect();
     assert_eq!((after.len(), unique.len()), (10, 10), "{after:?}");
 }
+
+/// A pool mistake stops the binary at start with a message, before it touches the cluster.
+#[test]
+fn a_missing_or_malformed_pool_refuses_to_start() {
+    let run = |args: &[&str]| {
+        let output = std::process::Command::new(support::BINARY)
+            .args(args)
+            .env("RUST_BACKTRACE", "0")
+            .env_remove("RUST_LIB_BACKTRACE")
+            .output()
+            .expect("ferrule-bgp runs");
+        assert!(!output.status.success(), "{args:?} is refused");
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    let missing = run(&["--bgp-router-id-allocation-mode", "ip-pool"]);
+    assert!(
+        missing.contains("needs --bgp-router-id-allocation-ip-pool"),
+        "{missing}"
+    );
+    let host_bits = run(&[
+        "--bgp-router-id-allocation-mode",
+        "ip-pool",
+        "--bgp-router-id-allocation-ip-pool",
+        "198.51.100.1/24",
+    ]);
+    assert!(
+        host_bits.contains("did you mean 198.51.100.0/24?"),
+        "{host_bits}"
+    );
+}
