@@ -1,6 +1,10 @@
 //! Whether this node's ferrule-agent is healthy: one HTTP GET of its health URL, 2xx = healthy.
 //! The announcer renews its liveness Lease only while this holds, so a node whose datapath is
-//! down (and therefore cannot answer ARP / NDP) stops being a candidate.
+//! down (and therefore cannot answer ARP / NDP) stops being a candidate. The default URL is the
+//! agent's /readyz (datapath attached and programmed after its initial lists), not /healthz
+//! (process alive, answered even before the datapath is attached); a restarting agent is
+//! briefly not ready while its pinned datapath keeps answering, which the renew-deadline
+//! tolerance covers.
 
 use crate::error::Error;
 use http_body_util::Empty;

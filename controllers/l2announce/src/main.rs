@@ -25,11 +25,14 @@ struct Args {
     /// Interval between renewals.
     #[arg(long, env = "FERRULE_L2_LEASE_RETRY_PERIOD", default_value = "2s", value_parser = ferrule_runtime::config::parse_duration)]
     lease_retry_period: Duration,
-    /// This node's ferrule-agent health endpoint; the Lease is renewed only while it answers 2xx.
+    /// This node's ferrule-agent readiness endpoint; the Lease is renewed only while it answers
+    /// 2xx. The agent's /readyz turns 200 once its datapath is attached and programmed from the
+    /// cluster (this node's announcement included), so a node becomes a candidate only when it
+    /// can answer ARP / NDP; its /healthz only says the process runs.
     #[arg(
         long,
         env = "FERRULE_AGENT_HEALTH_URL",
-        default_value = "http://127.0.0.1:9107/healthz"
+        default_value = "http://127.0.0.1:9107/readyz"
     )]
     agent_health_url: String,
 }
