@@ -11,10 +11,10 @@ pub enum Error {
         source: std::io::Error,
     },
     /// `ip` exited with an error.
-    #[error("ip route show failed ({status}): {stderr}")]
+    #[error("ip failed ({status}): {stderr}")]
     IpFailed { status: String, stderr: String },
-    /// `ip -j route` printed something that is not its JSON.
-    #[error("parsing ip -j route output")]
+    /// `ip -j route` or `ip -j addr` printed something that is not their JSON.
+    #[error("parsing ip -j output")]
     ParseRoutes {
         #[source]
         source: serde_json::Error,

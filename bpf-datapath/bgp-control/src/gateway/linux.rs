@@ -1,15 +1,18 @@
 //! Reading the node's routing table with iproute2's JSON output (`ip -j route`), and following
-//! its changes with `ip monitor route` plus a periodic re-read as a safety net.
+//! its changes (and the interface addresses') with `ip monitor route address` plus a periodic
+//! re-read as a safety net.
 
 use super::{DefaultGateways, Route, default_gateways};
+use crate::driver::LocalState;
 use crate::error::Error;
 use crate::prefix::Prefix;
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::process::Stdio;
 use std::time::Duration;
-use tokio::io::{AsyncBufReadExt as _, BufReader};
-use tokio::process::Command;
+use tokio::io::{AsyncBufReadExt as _, BufReader, Lines};
+use tokio::process::{Child, ChildStdout, Command};
 use tokio::sync::watch;
 
 /// Reads routes of the main table, in the current network namespace or a named one.
@@ -45,19 +48,9 @@ impl RouteReader {
         let mut routes = Vec::new();
         for family in ["-4", "-6"] {
             let output = self
-                .ip()
-                .args(["-j", family, "route", "show", "table", "main"])
-                .stdin(Stdio::null())
-                .output()
-                .await
-                .map_err(|source| Error::RunIp { source })?;
-            if !output.status.success() {
-                return Err(Error::IpFailed {
-                    status: output.status.to_string(),
-                    stderr: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
-                });
-            }
-            routes.extend(parse_ip_routes(&String::from_utf8_lossy(&output.stdout))?);
+                .run(&["-j", family, "route", "show", "table", "main"])
+                .await?;
+            routes.extend(parse_ip_routes(&output)?);
         }
         Ok(routes)
     }
@@ -67,71 +60,94 @@ impl RouteReader {
         Ok(default_gateways(&self.routes().await?))
     }
 
-    /// Follows the default gateways: re-reads the table whenever `ip monitor route` reports a
+    /// The addresses of every interface (for `Interface` advertisements).
+    pub async fn interface_addresses(&self) -> Result<BTreeMap<String, Vec<IpAddr>>, Error> {
+        let output = self.run(&["-j", "addr", "show"]).await?;
+        parse_ip_addresses(&output)
+    }
+
+    /// The default gateways and interface addresses together.
+    pub async fn local_state(&self) -> Result<LocalState, Error> {
+        Ok(LocalState {
+            default_gateways: self.default_gateways().await?,
+            interface_addresses: self.interface_addresses().await?,
+        })
+    }
+
+    /// Follows [`Self::local_state`]: re-reads whenever `ip monitor route address` reports a
     /// change, and every `poll` regardless (a monitor that died must not freeze the value).
-    /// The task ends when every receiver is dropped.
+    /// Feed the receiver to [`crate::driver::Driver::start`]. The task ends when every
+    /// receiver is dropped.
     pub async fn watch(
         self,
         poll: Duration,
-    ) -> Result<
-        (
-            watch::Receiver<DefaultGateways>,
-            tokio::task::JoinHandle<()>,
-        ),
-        Error,
-    > {
-        let (sender, receiver) = watch::channel(self.default_gateways().await?);
+    ) -> Result<(watch::Receiver<LocalState>, tokio::task::JoinHandle<()>), Error> {
+        let (sender, receiver) = watch::channel(self.local_state().await?);
         let task = tokio::spawn(async move {
             let mut monitor = self.monitor();
             let mut ticker = tokio::time::interval(poll);
             loop {
                 let changed = async {
                     match monitor.as_mut() {
-                        Some(lines) => lines.next_line().await.ok().flatten().is_some(),
+                        Some((_child, lines)) => lines.next_line().await.ok().flatten().is_some(),
                         None => std::future::pending().await,
                     }
                 };
                 tokio::select! {
                     alive = changed => {
                         if !alive {
-                            tracing::warn!("ip monitor route ended; polling the routing table only");
+                            tracing::warn!("ip monitor ended; polling routes and addresses only");
                             monitor = None;
                         }
                     }
                     _ = ticker.tick() => {}
                     () = sender.closed() => return,
                 }
-                match self.default_gateways().await {
-                    Ok(gateways) => {
+                match self.local_state().await {
+                    Ok(state) => {
                         sender.send_if_modified(|current| {
-                            let changed = *current != gateways;
-                            *current = gateways;
+                            let changed = *current != state;
+                            *current = state;
                             changed
                         });
                     }
-                    Err(error) => tracing::warn!(%error, "reading the routing table"),
+                    Err(error) => tracing::warn!(%error, "reading routes and addresses"),
                 }
             }
         });
         Ok((receiver, task))
     }
 
-    /// Lines of `ip monitor route`, or `None` when it cannot be started.
-    fn monitor(&self) -> Option<tokio::io::Lines<BufReader<tokio::process::ChildStdout>>> {
+    async fn run(&self, args: &[&str]) -> Result<String, Error> {
+        let output = self
+            .ip()
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .await
+            .map_err(|source| Error::RunIp { source })?;
+        if !output.status.success() {
+            return Err(Error::IpFailed {
+                status: output.status.to_string(),
+                stderr: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+            });
+        }
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    }
+
+    /// `ip monitor route` and its output lines, or `None` when it cannot be started. The
+    /// child is killed when dropped (with the watch task).
+    fn monitor(&self) -> Option<(Child, Lines<BufReader<ChildStdout>>)> {
         let mut command = self.ip();
         command
-            .args(["monitor", "route"])
+            .args(["monitor", "route", "address"])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null());
         match command.spawn() {
             Ok(mut child) => {
                 let stdout = child.stdout.take()?;
-                // The child is killed when its handle drops; keep it alive with the reader.
-                tokio::spawn(async move {
-                    let _ = child.wait().await;
-                });
-                Some(BufReader::new(stdout).lines())
+                Some((child, BufReader::new(stdout).lines()))
             }
             Err(error) => {
                 tracing::warn!(%error, "starting ip monitor route");
@@ -139,6 +155,38 @@ impl RouteReader {
             }
         }
     }
+}
+
+#[derive(Deserialize)]
+struct IpInterface {
+    ifname: String,
+    #[serde(default)]
+    addr_info: Vec<IpAddressInfo>,
+}
+
+#[derive(Deserialize)]
+struct IpAddressInfo {
+    local: Option<String>,
+}
+
+/// Parses `ip -j addr show` output into interface name → addresses.
+pub fn parse_ip_addresses(json: &str) -> Result<BTreeMap<String, Vec<IpAddr>>, Error> {
+    if json.trim().is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let parsed: Vec<IpInterface> =
+        serde_json::from_str(json).map_err(|source| Error::ParseRoutes { source })?;
+    Ok(parsed
+        .into_iter()
+        .map(|interface| {
+            let addresses = interface
+                .addr_info
+                .iter()
+                .filter_map(|a| a.local.as_deref()?.parse().ok())
+                .collect();
+            (interface.ifname, addresses)
+        })
+        .collect())
 }
 
 #[derive(Deserialize)]
@@ -219,6 +267,24 @@ mod tests {
         assert_eq!(routes[1].destination.to_string(), "::/0");
         assert_eq!(default_gateways(&routes).ipv6, "2001:db8::1".parse().ok());
         assert_eq!(parse_ip_routes("")?, Vec::new());
+        Ok(())
+    }
+
+    #[test]
+    fn parses_interface_addresses() -> Result<(), Error> {
+        let json = r#"[{"ifindex":1,"ifname":"lo","flags":["LOOPBACK"],"addr_info":[
+            {"family":"inet","local":"127.0.0.1","prefixlen":8},
+            {"family":"inet6","local":"::1","prefixlen":128}]},
+            {"ifindex":2,"ifname":"eth0","addr_info":[]}]"#;
+        let addresses = parse_ip_addresses(json)?;
+        assert_eq!(
+            addresses["lo"],
+            [
+                "127.0.0.1".parse::<IpAddr>().expect("an address"),
+                "::1".parse().expect("an address")
+            ]
+        );
+        assert!(addresses["eth0"].is_empty());
         Ok(())
     }
 
