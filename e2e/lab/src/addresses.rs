@@ -7,7 +7,7 @@
 //! |--------------------|------------------|-------------------|----------------------------------|
 //! | LAN (`fl-br0`)     | 192.0.2.0/24     | 2001:db8:1::/64   | lab bridge, nodes, client, router|
 //! | backends (`fl-bk0`)| 198.51.100.0/24  | 2001:db8:2::/64   | router, HTTP backends            |
-//! | LoadBalancer IPs   | 203.0.113.0/24   | —                 | the example LB-IPAM pool         |
+//! | LoadBalancer IPs   | 203.0.113.0/24   | 2001:db8:3::/64   | the example LB-IPAM pool         |
 //!
 //! Hosts: `.1`/`::1` is the bridge in `fl-lab` (the API server listens there), node *i* is
 //! `.1i`/`::1i` (node1 = .11), the client `.100`, the router `.254` on the LAN and `.1` on the
@@ -35,6 +35,11 @@ pub const LAN_V4_NETWORK: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 0);
 pub const LAN_V6_NETWORK: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 1, 0, 0, 0, 0, 0);
 pub const BACKEND_V4_NETWORK: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 0);
 pub const BACKEND_V6_NETWORK: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 2, 0, 0, 0, 0, 0);
+/// The example LB-IPAM pool (`examples/lb-ippool.yaml`). The client reaches these on-link,
+/// as on a LAN whose router leaves a range to L2-announced Services: whichever node answers
+/// ARP / NDP for an IP gets the client's packets for it.
+pub const LB_V4_NETWORK: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 0);
+pub const LB_V6_NETWORK: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 3, 0, 0, 0, 0, 0);
 
 /// Where the API server listens: the LAN bridge address, reachable from every node.
 pub const API_SERVER_V4: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);

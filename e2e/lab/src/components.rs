@@ -8,6 +8,7 @@
 use crate::addresses::{API_SERVER_V4, AddressPlan, LAB_NAMESPACE};
 use crate::error::Error;
 use crate::processes;
+use crate::state::StateDir;
 use std::net::Ipv4Addr;
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
@@ -87,6 +88,43 @@ pub const COMPONENTS: &[LabComponent] = &[
     },
 ];
 
+/// `ferrule-lab up --lease-duration … --lease-renew-deadline … --lease-retry-period …`:
+/// ferrule-l2announcer's Lease timings, as the announcer's own flags spell them (`2s`,
+/// `200ms`). Passed through its environment unchanged: the announcer validates them (and an
+/// announcer that exits on a bad value fails the bring-up with its log).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LeaseTimings {
+    pub duration: Option<String>,
+    pub renew_deadline: Option<String>,
+    pub retry_period: Option<String>,
+}
+
+impl LeaseTimings {
+    pub const ANNOUNCER: &'static str = "ferrule-l2announcer";
+
+    /// The environment variables ferrule-l2announcer reads its Lease flags from.
+    pub fn environment(&self) -> Vec<(&'static str, String)> {
+        [
+            ("FERRULE_L2_LEASE_DURATION", &self.duration),
+            ("FERRULE_L2_LEASE_RENEW_DEADLINE", &self.renew_deadline),
+            ("FERRULE_L2_LEASE_RETRY_PERIOD", &self.retry_period),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| value.clone().map(|v| (name, v)))
+        .collect()
+    }
+
+    /// Gives every announcer instance these timings.
+    pub fn apply(&self, instances: &mut [ComponentInstance]) {
+        for instance in instances
+            .iter_mut()
+            .filter(|i| i.component.binary == Self::ANNOUNCER)
+        {
+            instance.extra_env.extend(self.environment());
+        }
+    }
+}
+
 /// The agent's /metrics, /healthz and /readyz port (the chart's `agent.metricsPort`).
 pub const AGENT_METRICS_PORT: u16 = 9107;
 
@@ -113,6 +151,9 @@ pub struct ComponentInstance {
     /// The Node name for a DaemonSet instance.
     pub node: Option<String>,
     pub listen_ip: Ipv4Addr,
+    /// Settings of this run (`ferrule-lab up --lease-duration …`), appended to the
+    /// environment every instance gets.
+    pub extra_env: Vec<(&'static str, String)>,
 }
 
 impl ComponentInstance {
@@ -124,7 +165,9 @@ impl ComponentInstance {
         }
     }
 
-    fn pod_name(&self) -> String {
+    /// The pod name a cluster would give it (`ferrule-l2announcer-node1`): the name of its
+    /// log and pid files, and what `ferrule-lab kill` takes.
+    pub fn pod_name(&self) -> String {
         match &self.node {
             Some(node) => format!("{}-{node}", self.component.binary),
             None => format!("{}-0", self.component.binary),
@@ -148,9 +191,10 @@ impl ComponentInstance {
             // does, so ferrule-l2announcer is told where its node's agent answers.
             env.push((
                 "FERRULE_AGENT_HEALTH_URL",
-                format!("http://{}:{AGENT_METRICS_PORT}/healthz", self.listen_ip),
+                format!("http://{}:{AGENT_METRICS_PORT}/readyz", self.listen_ip),
             ));
         }
+        env.extend(self.extra_env.iter().cloned());
         env
     }
 
@@ -188,6 +232,7 @@ pub fn plan(
                 namespace: LAB_NAMESPACE.to_owned(),
                 node: None,
                 listen_ip: API_SERVER_V4,
+                extra_env: Vec::new(),
             }),
             Kind::DaemonSet => {
                 for node in &addresses.nodes {
@@ -197,6 +242,7 @@ pub fn plan(
                         namespace: node.host.namespace.clone(),
                         node: Some(node.name.clone()),
                         listen_ip: node.host.ipv4,
+                        extra_env: Vec::new(),
                     });
                 }
             }
@@ -222,51 +268,37 @@ pub struct RunningComponents {
 }
 
 impl RunningComponents {
-    /// Starts each instance inside its namespace, stdout and stderr to a log file each.
+    /// Starts each instance inside its namespace, stdout and stderr to a log file each, and
+    /// records its pid in the state directory (see [`StateDir::component_pid`]).
     pub fn start(
         instances: &[ComponentInstance],
         kubeconfig: &Path,
-        logs: &Path,
+        state: &StateDir,
     ) -> Result<Self, Error> {
         let mut started = Self::default();
         for instance in instances {
-            let log = instance.log_file(logs);
-            let file = std::fs::File::create(&log).map_err(|source| Error::Write {
-                path: log.clone(),
-                source,
-            })?;
-            let stderr = file.try_clone().map_err(|source| Error::Write {
-                path: log.clone(),
-                source,
-            })?;
-            let child = Command::new("ip")
-                .args(["netns", "exec", &instance.namespace])
-                .arg(&instance.binary_path)
-                .args(instance.component.args)
-                .envs(instance.environment(kubeconfig))
-                .stdin(Stdio::null())
-                .stdout(file)
-                .stderr(stderr)
-                // Own process group: Ctrl-C reaches only the lab, which then stops the
-                // components in order instead of everything dying at once.
-                .process_group(0)
-                .spawn()
-                .map_err(|source| Error::Spawn {
-                    command: format!(
-                        "ip netns exec {} {}",
-                        instance.namespace,
-                        instance.binary_path.display()
-                    ),
-                    source,
-                })?;
-            started.running.push(Running {
-                instance: instance.clone(),
-                log,
-                child,
-                exited: None,
-            });
+            started.running.push(spawn(instance, kubeconfig, state)?);
         }
         Ok(started)
+    }
+
+    /// Starts again, with the same command and environment, every component that has
+    /// exited (killed by a test, or crashed); returns their labels. The log is appended to,
+    /// so what the previous process wrote stays readable.
+    pub fn restart_exited(
+        &mut self,
+        kubeconfig: &Path,
+        state: &StateDir,
+    ) -> Result<Vec<String>, Error> {
+        let mut restarted = Vec::new();
+        for running in &mut self.running {
+            if matches!(running.child.try_wait(), Ok(None)) {
+                continue;
+            }
+            *running = spawn(&running.instance, kubeconfig, state)?;
+            restarted.push(running.instance.label());
+        }
+        Ok(restarted)
     }
 
     /// Waits `settle`, then fails with the first component that is no longer running (its
@@ -326,6 +358,55 @@ impl RunningComponents {
         self.running.clear();
         pids.len()
     }
+}
+
+fn spawn(
+    instance: &ComponentInstance,
+    kubeconfig: &Path,
+    state: &StateDir,
+) -> Result<Running, Error> {
+    let log = instance.log_file(&state.logs());
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log)
+        .map_err(|source| Error::Write {
+            path: log.clone(),
+            source,
+        })?;
+    let stderr = file.try_clone().map_err(|source| Error::Write {
+        path: log.clone(),
+        source,
+    })?;
+    // `ip netns exec` execs the binary after entering the namespace: the child's pid is
+    // the component's, which is what a signal must reach.
+    let child = Command::new("ip")
+        .args(["netns", "exec", &instance.namespace])
+        .arg(&instance.binary_path)
+        .args(instance.component.args)
+        .envs(instance.environment(kubeconfig))
+        .stdin(Stdio::null())
+        .stdout(file)
+        .stderr(stderr)
+        // Own process group: Ctrl-C reaches only the lab, which then stops the
+        // components in order instead of everything dying at once.
+        .process_group(0)
+        .spawn()
+        .map_err(|source| Error::Spawn {
+            command: format!(
+                "ip netns exec {} {}",
+                instance.namespace,
+                instance.binary_path.display()
+            ),
+            source,
+        })?;
+    state.write_component_pid(&instance.pod_name(), child.id())?;
+    Ok(Running {
+        instance: instance.clone(),
+        log,
+        child,
+        exited: None,
+    })
 }
 
 /// The last `lines` lines of a log file (or why it could not be read).
@@ -398,7 +479,7 @@ mod tests {
         assert!(env.contains(&("KUBECONFIG", "/run/ferrule-lab/kubeconfig".to_owned())));
         assert!(env.contains(&(
             "FERRULE_AGENT_HEALTH_URL",
-            "http://192.0.2.12:9107/healthz".to_owned()
+            "http://192.0.2.12:9107/readyz".to_owned()
         )));
         let lbipam = &plan.instances[2];
         assert_eq!(lbipam.namespace, "fl-lab");
@@ -437,6 +518,7 @@ mod tests {
             namespace: String::new(),
             node: None,
             listen_ip: API_SERVER_V4,
+            extra_env: Vec::new(),
         };
         // Started directly (not under `ip netns exec`): what is checked is the bookkeeping.
         let start = |cmd: &mut Command, inst: ComponentInstance| {
@@ -470,6 +552,36 @@ mod tests {
         assert!(components.check_still_running(Duration::ZERO).is_ok());
         assert_eq!(components.stop(), 1);
         let _ = std::fs::remove_dir_all(&logs);
+    }
+
+    #[test]
+    fn lease_timings_reach_only_the_announcers() {
+        let mut wanted = plan(COMPONENTS, &lab(), Path::new("/bin-dir"), |_| true);
+        let timings = LeaseTimings {
+            duration: Some("2s".into()),
+            renew_deadline: None,
+            retry_period: Some("200ms".into()),
+        };
+        timings.apply(&mut wanted.instances);
+        let env_of = |label: &str| {
+            let instance = wanted
+                .instances
+                .iter()
+                .find(|i| i.label() == label)
+                .expect("planned");
+            instance.environment(Path::new("/k"))
+        };
+        let announcer = env_of("daemonset/ferrule-l2announcer@node2");
+        assert!(announcer.contains(&("FERRULE_L2_LEASE_DURATION", "2s".to_owned())));
+        assert!(announcer.contains(&("FERRULE_L2_LEASE_RETRY_PERIOD", "200ms".to_owned())));
+        assert!(
+            !announcer
+                .iter()
+                .any(|(k, _)| *k == "FERRULE_L2_LEASE_RENEW_DEADLINE"),
+            "an unset timing keeps the announcer's default"
+        );
+        let agent = env_of("daemonset/ferrule-agent@node2");
+        assert!(!agent.iter().any(|(k, _)| k.starts_with("FERRULE_L2_LEASE")));
     }
 
     #[test]

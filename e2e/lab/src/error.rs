@@ -98,6 +98,25 @@ pub enum Error {
     },
     #[error("installing the signal handlers")]
     Signals(#[source] std::io::Error),
+    #[error("listening on {addr}")]
+    Listen {
+        addr: std::net::SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "no component {pod} in the lab of {state_dir} (known: {known}); pods are named like \
+         ferrule-l2announcer-node1"
+    )]
+    NoSuchComponent {
+        pod: String,
+        state_dir: PathBuf,
+        known: String,
+    },
+    #[error("no lab is running from {state_dir}")]
+    NotRunning { state_dir: PathBuf },
+    #[error("{what}")]
+    Unexpected { what: String },
 }
 
 impl Error {

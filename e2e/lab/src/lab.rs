@@ -8,15 +8,16 @@
 use crate::addresses::{AddressPlan, LAB_NAMESPACE};
 use crate::apiserver::{self, ApiServer};
 use crate::cleanup;
-use crate::components::{self, COMPONENTS, RunningComponents};
+use crate::components::{self, COMPONENTS, LeaseTimings, RunningComponents};
 use crate::error::Error;
+use crate::http_backend::HttpBackends;
 use crate::lab_namespace::{self, LabNamespace};
 use crate::manifests;
 use crate::nodes;
 use crate::privileges;
 use crate::reachability;
 use crate::services;
-use crate::signals::Shutdown;
+use crate::signals::{RestartRequests, Shutdown};
 use crate::state::StateDir;
 use crate::topology::Topology;
 use std::convert::Infallible;
@@ -42,6 +43,8 @@ pub struct LabOptions {
     pub examples_dir: PathBuf,
     /// Bring up, report, tear down (tests and CI).
     pub once: bool,
+    /// ferrule-l2announcer's Lease timings; unset ones keep the announcer's defaults.
+    pub lease_timings: LeaseTimings,
 }
 
 /// The root-namespace half of `up`. Returns only on failure: on success the process image is
@@ -74,6 +77,7 @@ pub async fn run(options: &LabOptions) -> Result<(), Error> {
     // First, so that every later failure deletes `fl-lab` again.
     let topology = Topology::adopt_lab_namespace();
     let mut shutdown = Shutdown::install()?;
+    let mut restarts = RestartRequests::install()?;
     let state = StateDir::new(&options.state_dir);
     state.create()?;
     state.write_pid(std::process::id())?;
@@ -82,6 +86,7 @@ pub async fn run(options: &LabOptions) -> Result<(), Error> {
 
     let mut lab = Lab {
         components: RunningComponents::default(),
+        backends: HttpBackends::default(),
         api: None,
         topology,
         state,
@@ -124,6 +129,16 @@ pub async fn run(options: &LabOptions) -> Result<(), Error> {
                     println!("{signal}: tearing down");
                     break;
                 }
+                () = restarts.recv() => {
+                    for (label, log, status) in lab.components.newly_exited() {
+                        println!("component {label} exited ({status}); log: {}", log.display());
+                    }
+                    match lab.components.restart_exited(&kubeconfig, &lab.state) {
+                        Ok(labels) => println!("restarted: {}", labels.join(" ")),
+                        Err(e) => eprintln!("ferrule-lab: restarting components: {e}"),
+                    }
+                    let _ = std::io::stdout().flush();
+                }
                 _ = watch.tick() => {
                     for (label, log, status) in lab.components.newly_exited() {
                         println!("component {label} exited ({status}); log: {}", log.display());
@@ -135,11 +150,12 @@ pub async fn run(options: &LabOptions) -> Result<(), Error> {
     lab.teardown(&plan, true)
 }
 
-/// Everything the lab started, in the order it is stopped: components, then the API server,
-/// then the namespaces. Fields drop in declaration order, so an early return or a panic tears
+/// Everything the lab started, in the order it is stopped: components, the HTTP backends,
+/// then the API server, then the namespaces. Fields drop in declaration order, so an early return or a panic tears
 /// down in that order too.
 struct Lab {
     components: RunningComponents,
+    backends: HttpBackends,
     api: Option<ApiServer>,
     topology: Topology,
     state: StateDir,
@@ -151,6 +167,7 @@ impl Lab {
     fn teardown(&mut self, plan: &AddressPlan, remove_state: bool) -> Result<(), Error> {
         let started = Instant::now();
         let components = self.components.stop();
+        self.backends.stop();
         self.api = None;
         let mut failures: Vec<String> = self
             .topology
@@ -239,11 +256,14 @@ async fn bring_up(
     if !failures.is_empty() {
         return Err(Error::Unreachable { failures });
     }
+    lab.backends = HttpBackends::start(plan, exe, &lab.state.logs())?;
+    println!("{}", lab.backends);
 
     // Components last: they start on a topology and an API that are known to work.
     let bin_dir = exe.parent().unwrap_or(Path::new("."));
-    let wanted = components::plan(COMPONENTS, plan, bin_dir, Path::is_file);
-    lab.components = RunningComponents::start(&wanted.instances, &kubeconfig, &lab.state.logs())?;
+    let mut wanted = components::plan(COMPONENTS, plan, bin_dir, Path::is_file);
+    options.lease_timings.apply(&mut wanted.instances);
+    lab.components = RunningComponents::start(&wanted.instances, &kubeconfig, &lab.state)?;
     lab.components
         .check_still_running(components::START_SETTLE)?;
     println!(

@@ -5,7 +5,9 @@
 //! manifests, registers one Node per node namespace, checks that every node reaches the API
 //! server, starts every ferrule binary that is built ([`components`]) and keeps running until
 //! Ctrl-C or SIGTERM; then it tears everything down. `up --once` tears down right after the
-//! report; `down` removes what a crashed or running lab left.
+//! report; `down` removes what a crashed or running lab left. `kill` and `restart` signal a
+//! running lab's components and start them again ([`control`]); [`driver`] runs a lab from a
+//! test or a benchmark.
 //!
 //! Everything the lab creates is named `fl-…` and lives in namespaces it created, with
 //! documentation addresses only; nothing is routed out of the lab.
@@ -15,7 +17,11 @@ pub mod apiserver;
 pub mod cleanup;
 pub mod command;
 pub mod components;
+pub mod control;
+pub mod driver;
 pub mod error;
+pub mod http_backend;
+pub mod http_probe;
 pub mod lab;
 pub mod lab_namespace;
 pub mod manifests;

@@ -1,11 +1,14 @@
-//! `ferrule-lab up [--once]` builds and runs the lab; `ferrule-lab down` removes it.
+//! `ferrule-lab up [--once]` builds and runs the lab; `ferrule-lab down` removes it;
+//! `ferrule-lab kill` / `restart` signal a running lab's components and start them again.
 
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
+use ferrule_lab::components::LeaseTimings;
 use ferrule_lab::lab::{self, DEFAULT_CRDS_DIR, DEFAULT_EXAMPLES_DIR, DEFAULT_NODES};
 use ferrule_lab::state::{DEFAULT_STATE_DIR, StateDir};
-use ferrule_lab::{LabOptions, cleanup, privileges, probe};
+use ferrule_lab::{LabOptions, cleanup, control, http_backend, http_probe, privileges, probe};
 use std::io::IsTerminal as _;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -27,6 +30,41 @@ enum Command {
     Down {
         #[arg(long, default_value = DEFAULT_STATE_DIR)]
         state_dir: PathBuf,
+    },
+    /// Send a signal to one component of a running lab, by pod name
+    /// (ferrule-l2announcer-node1); it stays down until `restart`.
+    Kill {
+        /// The component, named like its log file: ferrule-l2announcer-node1, ferrule-lbipam-0.
+        pod: String,
+        /// KILL (kill -9) or TERM (graceful shutdown), or any name `kill -s` accepts.
+        #[arg(long, default_value = "KILL")]
+        signal: String,
+        #[arg(long, default_value = DEFAULT_STATE_DIR)]
+        state_dir: PathBuf,
+    },
+    /// Have a running lab start again every component that exited, with the same flags; waits
+    /// until all run.
+    Restart {
+        #[arg(long, default_value = DEFAULT_STATE_DIR)]
+        state_dir: PathBuf,
+        #[arg(long, default_value_t = 20)]
+        timeout_seconds: u64,
+    },
+    /// The HTTP backend server (`up` runs one in each backend namespace).
+    #[command(hide = true)]
+    ServeHttp {
+        #[arg(long, required = true)]
+        listen: Vec<SocketAddr>,
+    },
+    /// GET in a loop, one line per request (the failover benchmark runs it in the client).
+    #[command(hide = true)]
+    HttpProbe {
+        #[arg(long)]
+        target: SocketAddr,
+        #[arg(long, default_value_t = 20)]
+        interval_ms: u64,
+        #[arg(long, default_value_t = 300)]
+        timeout_ms: u64,
     },
     /// Fetch /version through a kubeconfig (the reachability check runs it in each node).
     #[command(hide = true)]
@@ -55,6 +93,15 @@ struct UpArgs {
     /// Directory of the example manifests to apply.
     #[arg(long, default_value = DEFAULT_EXAMPLES_DIR)]
     examples: PathBuf,
+    /// ferrule-l2announcer --lease-duration (e.g. 2s; default: the announcer's, 15s).
+    #[arg(long)]
+    lease_duration: Option<String>,
+    /// ferrule-l2announcer --lease-renew-deadline (e.g. 1s; default 5s).
+    #[arg(long)]
+    lease_renew_deadline: Option<String>,
+    /// ferrule-l2announcer --lease-retry-period (e.g. 200ms; default 2s).
+    #[arg(long)]
+    lease_retry_period: Option<String>,
     /// Set when the lab re-executed itself inside its namespace.
     #[arg(long, hide = true)]
     in_lab_namespace: bool,
@@ -80,6 +127,38 @@ fn main() -> anyhow::Result<()> {
             println!("removed: {removed}");
             Ok(())
         }
+        Command::Kill {
+            pod,
+            signal,
+            state_dir,
+        } => {
+            privileges::require_root()?;
+            let pid = control::signal_component(&StateDir::new(state_dir), &pod, &signal)?;
+            println!("sent SIG{signal} to {pod} (pid {pid})");
+            Ok(())
+        }
+        Command::Restart {
+            state_dir,
+            timeout_seconds,
+        } => {
+            privileges::require_root()?;
+            control::restart_exited(
+                &StateDir::new(state_dir),
+                Duration::from_secs(timeout_seconds),
+            )?;
+            println!("every component runs");
+            Ok(())
+        }
+        Command::ServeHttp { listen } => match http_backend::serve(&listen)? {},
+        Command::HttpProbe {
+            target,
+            interval_ms,
+            timeout_ms,
+        } => Ok(http_probe::run(
+            target,
+            Duration::from_millis(interval_ms),
+            Duration::from_millis(timeout_ms),
+        )?),
         Command::Probe {
             kubeconfig,
             timeout_seconds,
@@ -101,6 +180,11 @@ fn up(args: UpArgs) -> anyhow::Result<()> {
         crds_dir: args.crds,
         examples_dir: args.examples,
         once: args.once,
+        lease_timings: LeaseTimings {
+            duration: args.lease_duration,
+            renew_deadline: args.lease_renew_deadline,
+            retry_period: args.lease_retry_period,
+        },
     };
     if args.in_lab_namespace {
         return runtime()?

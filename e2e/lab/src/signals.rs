@@ -1,8 +1,12 @@
-//! The signals that end a lab. Installed before anything is created: once a handler exists
-//! the signal no longer kills the process outright, so teardown always gets to run.
+//! The signals that end a lab, and the one that restarts its exited components. Installed
+//! before anything is created: once a handler exists the signal no longer kills the process
+//! outright, so teardown always gets to run.
 
 use crate::error::Error;
 use tokio::signal::unix::{Signal, SignalKind, signal};
+
+/// The signal `ferrule-lab restart` sends a running lab.
+pub const RESTART_SIGNAL: &str = "USR1";
 
 #[derive(Debug)]
 pub struct Shutdown {
@@ -28,5 +32,23 @@ impl Shutdown {
             _ = self.terminate.recv() => "SIGTERM",
             _ = self.hangup.recv() => "SIGHUP",
         }
+    }
+}
+
+/// SIGUSR1: start again every component that exited (a test killed it, to see the others
+/// take over, and wants it back for the next trial). Without a handler SIGUSR1 would end the
+/// lab, so it is installed with [`Shutdown`].
+#[derive(Debug)]
+pub struct RestartRequests(Signal);
+
+impl RestartRequests {
+    pub fn install() -> Result<Self, Error> {
+        signal(SignalKind::user_defined1())
+            .map(Self)
+            .map_err(Error::Signals)
+    }
+
+    pub async fn recv(&mut self) {
+        self.0.recv().await;
     }
 }

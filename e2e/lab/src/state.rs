@@ -33,6 +33,46 @@ impl StateDir {
         self.root.join("lab.pid")
     }
 
+    fn component_pid_file(&self, pod: &str) -> PathBuf {
+        self.root.join("pids").join(pod)
+    }
+
+    /// Records the pid of a component the lab (re)started, by its pod name.
+    pub fn write_component_pid(&self, pod: &str, pid: u32) -> Result<(), Error> {
+        let path = self.component_pid_file(pod);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|source| Error::Write {
+                path: dir.to_owned(),
+                source,
+            })?;
+        }
+        std::fs::write(&path, format!("{pid}\n")).map_err(|source| Error::Write { path, source })
+    }
+
+    /// The pid of the component process last started under `pod`
+    /// (`ferrule-l2announcer-node1`), alive or not; None when the lab never started one.
+    pub fn component_pid(&self, pod: &str) -> Option<u32> {
+        std::fs::read_to_string(self.component_pid_file(pod))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    }
+
+    /// The pod names of every component the lab started.
+    pub fn component_pods(&self) -> Vec<String> {
+        let mut pods: Vec<String> = std::fs::read_dir(self.root.join("pids"))
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        pods.sort();
+        pods
+    }
+
     pub fn create(&self) -> Result<(), Error> {
         let logs = self.logs();
         std::fs::create_dir_all(&logs).map_err(|source| Error::Write { path: logs, source })

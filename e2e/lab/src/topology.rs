@@ -10,12 +10,14 @@
 //! ```
 //! Every `ip` command names its namespace (`ip -n`), so the topology does not depend on which
 //! namespace the calling process happens to be in. Nodes and the client reach the backend
-//! network through the router; nothing has a default route, so no packet can leave the lab.
+//! network through the router; the client reaches the LoadBalancer pools on-link (the node
+//! answering ARP / NDP for a Service IP gets its traffic); nothing has a default route, so no
+//! packet can leave the lab.
 
 use crate::addresses::{
     API_SERVER_V4, API_SERVER_V6, AddressPlan, BACKEND_BRIDGE, BACKEND_V4_NETWORK,
     BACKEND_V6_NETWORK, HOST_INTERFACE, Host, LAB_NAMESPACE, LAN_BRIDGE, LAN_V4_NETWORK,
-    LAN_V6_NETWORK, V4_PREFIX_LEN, V6_PREFIX_LEN,
+    LAN_V6_NETWORK, LB_V4_NETWORK, LB_V6_NETWORK, V4_PREFIX_LEN, V6_PREFIX_LEN,
 };
 use crate::command::{self, ip_in};
 use crate::error::Error;
@@ -58,6 +60,14 @@ impl Topology {
 
         for host in plan.lan_hosts() {
             self.host(host, LAB_NAMESPACE, LAN_BRIDGE)?;
+        }
+        // A node forwards what its datapath load-balances to a backend elsewhere (eTP
+        // Cluster: DNAT and SNAT, then out through the kernel's routing), as a cluster node does.
+        for node in &plan.nodes {
+            sysctl(
+                &node.host.namespace,
+                &["net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1"],
+            )?;
         }
 
         let router = &plan.router.namespace;
@@ -117,6 +127,14 @@ impl Topology {
                 &["-6", "route", "add", &backend_v6, "via", &router_lan_v6],
             )?;
         }
+        let client = plan.client.namespace.as_str();
+        let lb_v4 = cidr(LB_V4_NETWORK.to_string(), V4_PREFIX_LEN);
+        let lb_v6 = cidr(LB_V6_NETWORK.to_string(), V6_PREFIX_LEN);
+        ip_in(client, &["route", "add", &lb_v4, "dev", HOST_INTERFACE])?;
+        ip_in(
+            client,
+            &["-6", "route", "add", &lb_v6, "dev", HOST_INTERFACE],
+        )?;
         let router_v4 = plan.router_backend_v4().to_string();
         let router_v6 = plan.router_backend_v6().to_string();
         for backend in &plan.backends {

@@ -7,6 +7,8 @@
 //! documentation addresses are used, and every test removes what it created, also when it
 //! fails (see [`Cleanup`]).
 
+mod support;
+
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -14,33 +16,12 @@ use std::sync::Mutex;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-const LAB: &str = env!("CARGO_BIN_EXE_ferrule-lab");
+use support::{LAB, require_root};
 /// Generous for a 2-core machine that may be compiling something else at the same time.
 const RUN_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Namespace names are global: labs must not overlap, so the tests of this file take turns.
 static ONE_LAB_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-fn require_root() {
-    let status = std::fs::read_to_string("/proc/self/status").expect("procfs is mounted");
-    let euid = status
-        .lines()
-        .find_map(|l| l.strip_prefix("Uid:"))
-        .and_then(|uids| uids.split_whitespace().nth(1))
-        .expect("/proc/self/status has a Uid: line");
-    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
-    assert_eq!(
-        euid,
-        "0",
-        "the lab tests need root (network namespaces, veth links); run `cargo test -p \
-         ferrule-lab` as root{}",
-        if ci {
-            " — CI=true, so this must not be skipped"
-        } else {
-            ""
-        }
-    );
-}
 
 /// A state directory of the test's own, and `ferrule-lab down` when the test ends (passed
 /// or failed), so no namespace outlives a test.
@@ -51,7 +32,7 @@ struct Cleanup {
 
 impl Cleanup {
     fn new(name: &str) -> Self {
-        let state_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("lab-{name}"));
+        let state_dir = support::state_dir(name);
         Self {
             state_dir,
             extra: Vec::new(),
@@ -167,17 +148,6 @@ fn ip(args: &[&str]) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-/// The lab starts the ferrule binaries it finds next to itself; this test needs LB-IPAM's.
-fn require_lbipam_built() {
-    let lbipam = Path::new(LAB).with_file_name("ferrule-lbipam");
-    assert!(
-        lbipam.is_file(),
-        "{} is missing: the lab shows LB-IPAM at work only when it is built; run \
-         `cargo test -p ferrule-lbipam -p ferrule-lab` (or `cargo build -p ferrule-lbipam` first)",
-        lbipam.display()
-    );
-}
-
 /// The IP the report shows for `service` (`  default/web: 203.0.113.1 (True satisfied)`).
 fn load_balancer_ip(stdout: &str, service: &str) -> Option<std::net::Ipv4Addr> {
     let prefix = format!("{service}: ");
@@ -214,7 +184,7 @@ fn up_once_twice_in_a_row_reports_and_leaves_nothing() {
     let _turn = ONE_LAB_AT_A_TIME
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    require_lbipam_built();
+    support::require_built(&["ferrule-lbipam"]);
     let cleanup = Cleanup::new("twice");
     for attempt in 1..=2 {
         let run = up_once(&cleanup);
@@ -234,8 +204,8 @@ fn up_once_twice_in_a_row_reports_and_leaves_nothing() {
             run.stdout
         );
         assert!(
-            has("example objects created: 3 "),
-            "run {attempt}: pool, L2 policy and Service applied:\n{}",
+            has("example objects created: 4 "),
+            "run {attempt}: pool, L2 policy, Service and its EndpointSlice applied:\n{}",
             run.stdout
         );
         assert!(
