@@ -82,6 +82,26 @@ fn up_detect_recover(prefix: &str, ours: &'static str, theirs: &'static str) {
         bfdd.wait_for_peer(ours, "the session Up again", |p| p["status"] == "up")
             .await;
 
+        // New timers for a running session are negotiated by a Poll Sequence, without a flap.
+        let slower = INTERVAL * 2;
+        bfd.add_peer(spec.clone().timers(slower, MULT))
+            .expect("reconfigure");
+        timeout(
+            Duration::from_secs(15),
+            status.wait_for(|s| s.detection_time == Some(slower * u32::from(MULT))),
+        )
+        .await
+        .expect("detection time follows our slower receive interval")
+        .expect("session task alive");
+        bfdd.wait_for_peer(ours, "our new 200 ms intervals", |p| {
+            p["status"] == "up"
+                && p["remote-receive-interval"] == 200
+                && p["remote-transmit-interval"] == 200
+        })
+        .await;
+        assert_eq!(status.borrow().state, SessionState::Up);
+        assert_eq!(status.borrow().down_count, 1, "no flap while renegotiating");
+
         assert!(bfd.remove_peer(&spec.key()));
         bfdd.wait_for_peer(ours, "our AdminDown", |p| {
             p["status"] == "down" && p["remote-diagnostic"] == "administratively down"
