@@ -241,6 +241,12 @@ impl Bfd {
             address: spec.local,
             interface: spec.interface.clone(),
         };
+        let destination =
+            task::destination(&endpoint, spec.remote).map_err(|source| Error::Socket {
+                peer: key.clone(),
+                what: "resolve the interface",
+                source,
+            })?;
         let discriminator = unused_discriminator(&table);
         let source_port_hint = u16::try_from(random() % 16384).unwrap_or(0);
         let sender =
@@ -276,12 +282,6 @@ impl Bfd {
         let (status_tx, status_rx) = watch::channel(PeerStatus::of(key.clone(), &session, 0));
         let (inbox_tx, inbox_rx) = mpsc::channel(64);
         let (commands_tx, commands_rx) = mpsc::channel(8);
-        let destination =
-            task::destination(&endpoint, spec.remote).map_err(|source| Error::Socket {
-                peer: key.clone(),
-                what: "resolve the interface",
-                source,
-            })?;
         let task = tokio::spawn(task::run(task::SessionTask {
             key: key.clone(),
             session,
