@@ -109,6 +109,14 @@ impl Prefix {
         Ok(Prefix { addr, len })
     }
 
+    /// The host route of `addr`: /32 or /128.
+    pub fn host(addr: IpAddr) -> Prefix {
+        Prefix {
+            addr,
+            len: Family::of(addr).max_len(),
+        }
+    }
+
     /// The network address.
     pub fn addr(&self) -> IpAddr {
         self.addr

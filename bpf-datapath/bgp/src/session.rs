@@ -349,8 +349,20 @@ impl Session {
                         set.remove(&p);
                     }
                 }
+                // RFC 4271 9.1.2: a path that already went through our AS is a loop.
+                let looped = self.export.as_ref().is_some_and(|e| !e.policy.ibgp)
+                    && u.attrs
+                        .as_path
+                        .iter()
+                        .flatten()
+                        .any(|seg| seg_asns(seg).contains(&self.local_asn));
                 for p in u.announced() {
-                    self.received.entry(p.family()).or_default().insert(p);
+                    let set = self.received.entry(p.family()).or_default();
+                    if looped {
+                        set.remove(&p);
+                    } else {
+                        set.insert(p);
+                    }
                 }
                 if let Some(e) = &u.treat_as_withdraw {
                     warn!(peer = %self.peer.address, error = %e, "UPDATE treated as withdraw (RFC 7606)");
@@ -488,4 +500,13 @@ async fn reject_collision(mut conn: Conn, ctx: SessionCtx) {
         .write(&wire::encode(&Message::Notification(n), ctx))
         .await;
     let _ = conn.stream.shutdown().await;
+}
+
+fn seg_asns(seg: &wire::AsSegment) -> &[u32] {
+    match seg {
+        wire::AsSegment::Set(a)
+        | wire::AsSegment::Sequence(a)
+        | wire::AsSegment::ConfedSequence(a)
+        | wire::AsSegment::ConfedSet(a) => a,
+    }
 }

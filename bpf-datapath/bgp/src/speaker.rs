@@ -263,6 +263,33 @@ impl Speaker {
         }
     }
 
+    /// Sends the peers at `peers` a Cease (administrative shutdown) and removes them, waiting
+    /// up to five seconds for the notifications to go out; other peers keep running. For an
+    /// owner that exits and wants routers to keep the routes of graceful-restart peers: it
+    /// stops the others cleanly, then exits without telling the graceful-restart ones.
+    pub async fn stop_peers(&self, peers: &[IpAddr]) {
+        let mut tasks = Vec::new();
+        {
+            let mut current = lock(&self.inner.peers);
+            for addr in peers {
+                let addr = addr.to_canonical();
+                if let Some(h) = current.remove(&addr) {
+                    let _ = self.set_listener_key(addr, None);
+                    let n = Notification::new(code::CEASE, cease::ADMIN_SHUTDOWN);
+                    let _ = h.cmds.send(Cmd::Stop(n, "peer stopped".to_owned()));
+                    tasks.push(h.task);
+                }
+            }
+        }
+        if tokio::time::timeout(SHUTDOWN_GRACE, futures_join(tasks))
+            .await
+            .is_err()
+        {
+            warn!("BGP sessions did not close within the shutdown grace period");
+        }
+        self.inner.changes.send_replace(());
+    }
+
     /// Sends every peer a Cease (administrative shutdown), closes the sessions and stops
     /// listening. Waits up to five seconds for the notifications to go out.
     pub async fn shutdown(&self) {

@@ -192,3 +192,47 @@ async fn reconfiguring_a_peer_restarts_only_that_session() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_listener_refuses_addresses_that_are_not_configured_peers() {
+    use tokio::io::AsyncReadExt;
+    let port = free_port();
+    let a = Speaker::new(GlobalConfig {
+        asn: 65000,
+        router_id: "192.0.2.1".parse().unwrap(),
+        listen_port: Some(port),
+    })
+    .unwrap();
+    let mut only = PeerConfig::new("other", "127.0.0.2".parse().unwrap(), Some(65001));
+    only.passive = true;
+    assert!(a.apply_peers(vec![only]).is_empty());
+    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let mut buf = [0u8; 64];
+    let n = tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf))
+        .await
+        .unwrap()
+        .unwrap_or(0);
+    assert_eq!(
+        n, 0,
+        "an unconfigured address got {n} bytes instead of a closed connection"
+    );
+}
+
+#[tokio::test]
+async fn a_passive_peer_without_a_listen_port_is_reported() {
+    let s = Speaker::new(GlobalConfig {
+        asn: 65000,
+        router_id: "192.0.2.1".parse().unwrap(),
+        listen_port: None,
+    })
+    .unwrap();
+    let mut p = PeerConfig::new("p", "127.0.0.2".parse().unwrap(), None);
+    p.passive = true;
+    let errors = s.apply_peers(vec![p]);
+    assert!(
+        matches!(errors[..], [Error::PassiveWithoutListener(_)]),
+        "{errors:?}"
+    );
+}
