@@ -137,3 +137,30 @@ pub mod group {
     /// ferrule's own group for objects Cilium has no CRD for.
     pub const FERRULE: &str = "ferrule.io";
 }
+
+/// ferrule's own annotations, for settings Cilium's CRDs have no field for: the CRDs stay
+/// schema-compatible with Cilium's, so these ride on the objects' metadata.
+pub mod ferrule_annotation {
+    /// Node: the MAC address (`aa:bb:cc:dd:ee:ff`) of the interface holding the node's
+    /// InternalIP, written by ferrule-agent; ferrule-bgp derives the default router ID of an
+    /// IPv6-only node from its lower 32 bits, as Cilium does.
+    pub const HOST_MAC_ADDRESS: &str = "ferrule.io/host-mac-address";
+
+    /// CiliumBGPPeerConfig: `"true"` runs BFD (RFC 5880/5881, single hop, asynchronous mode)
+    /// with every peer using this config; a BFD Down tears the BGP session down at once.
+    /// Absent or `"false"`: no BFD. Any other value is reported and leaves BFD off.
+    pub const BFD_ENABLED: &str = "bfd.ferrule.io/enabled";
+    /// CiliumBGPPeerConfig: desired minimum transmit interval as a Go duration (`"100ms"`);
+    /// default [`BFD_DEFAULT_INTERVAL`]. An invalid value is reported and leaves BFD off.
+    pub const BFD_MIN_TX_INTERVAL: &str = "bfd.ferrule.io/min-tx-interval";
+    /// CiliumBGPPeerConfig: required minimum receive interval as a Go duration; default
+    /// [`BFD_DEFAULT_INTERVAL`]. An invalid value is reported and leaves BFD off.
+    pub const BFD_MIN_RX_INTERVAL: &str = "bfd.ferrule.io/min-rx-interval";
+    /// CiliumBGPPeerConfig: detection multiplier, 1..=255; default
+    /// [`BFD_DEFAULT_DETECT_MULTIPLIER`]. An invalid value is reported and leaves BFD off.
+    pub const BFD_DETECT_MULTIPLIER: &str = "bfd.ferrule.io/detect-multiplier";
+    /// The interval both BFD timers default to (FRR's default too).
+    pub const BFD_DEFAULT_INTERVAL: &str = "300ms";
+    /// The detection multiplier's default.
+    pub const BFD_DEFAULT_DETECT_MULTIPLIER: u8 = 3;
+}

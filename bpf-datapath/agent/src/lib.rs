@@ -8,6 +8,7 @@
 
 pub mod agent;
 pub mod announce;
+pub mod bgp;
 pub mod bring_up;
 pub mod desired;
 pub mod diff;

@@ -16,6 +16,7 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use ferrule_agent::agent::Agent;
 use ferrule_agent::announce::LinkAnnouncer;
+use ferrule_agent::bgp::{BgpControlPlane, BgpSettings};
 use ferrule_agent::bring_up::{DEFAULT_DEVICES, Selection, bring_up, devices_of, rescan_devices};
 use ferrule_agent::l2_fence::{DEFAULT_LEASE_PREFIX, LeaseRef};
 use ferrule_agent::metrics::DatapathCollector;
@@ -83,6 +84,21 @@ struct RunArgs {
     /// ferrule-l2announcer runs.
     #[arg(long, env = "FERRULE_L2_LEASE_FENCING", default_value_t = true, action = clap::ArgAction::Set)]
     l2_lease_fencing: bool,
+    /// Run the BGP control plane: peer with the routers this node's CiliumBGPNodeConfig lists
+    /// and advertise what its CiliumBGPAdvertisements select (Cilium's flag of the same name;
+    /// `--enable-bgp-control-plane` alone means true).
+    #[arg(long, env = "FERRULE_ENABLE_BGP_CONTROL_PLANE", default_value_t = false, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
+    enable_bgp_control_plane: bool,
+    /// The only namespace the BGP peer configs' authSecretRef Secrets are read from.
+    #[arg(long, env = "FERRULE_BGP_SECRETS_NAMESPACE", default_value = ferrule_bgp_control::driver::DEFAULT_SECRETS_NAMESPACE)]
+    bgp_secrets_namespace: String,
+    /// Multi-pool IPAM: advertise the CiliumPodIPPool CIDRs this node's CiliumNode holds.
+    #[arg(long, env = "FERRULE_BGP_MULTI_POOL_IPAM", default_value_t = false, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
+    bgp_multi_pool_ipam: bool,
+    /// Routes and interface addresses are re-read (for default-gateway auto-discovery and
+    /// session source addresses) on every change `ip monitor` reports and at least this often.
+    #[arg(long, env = "FERRULE_BGP_ROUTE_POLL_INTERVAL", default_value = "30s", value_parser = ferrule_runtime::config::parse_duration)]
+    bgp_route_poll_interval: std::time::Duration,
 }
 
 /// A DaemonSet starts `ferrule-agent --node-name ...` without a subcommand: insert `run`
@@ -167,6 +183,26 @@ async fn run_agent(args: RunArgs) -> anyhow::Result<()> {
         node_name.clone(),
         NodeAddrWriter::new(pins.maps_dir()),
     );
+    let bgp = args.enable_bgp_control_plane.then(|| {
+        let mut settings = BgpSettings::new(node_name.clone());
+        settings.secrets_namespace = args.bgp_secrets_namespace.clone();
+        settings.multi_pool_ipam = args.bgp_multi_pool_ipam;
+        settings.route_poll_interval = args.bgp_route_poll_interval;
+        settings.devices = attached_devices
+            .iter()
+            .map(|(_, name)| name.clone())
+            .collect();
+        BgpControlPlane::new(settings, runtime.metrics())
+    });
+    let bgp_work = {
+        let (bgp, client) = (bgp.clone(), runtime.client());
+        async move {
+            match bgp {
+                Some(bgp) => bgp.run(client).await,
+                None => std::future::pending().await,
+            }
+        }
+    };
     let sync = run(
         runtime.client(),
         agent,
@@ -176,12 +212,17 @@ async fn run_agent(args: RunArgs) -> anyhow::Result<()> {
     );
     let work = async move {
         tokio::select! {
-            error = sync => error,
-            error = node_watch => error,
-            error = rescan => error,
+            error = sync => anyhow::Error::from(error),
+            error = node_watch => anyhow::Error::from(error),
+            error = rescan => anyhow::Error::from(error),
+            error = bgp_work => anyhow::Error::from(error),
         }
     };
-    if let Some(error) = runtime.run(work).await? {
+    let outcome = runtime.run(work).await;
+    if let Some(bgp) = &bgp {
+        bgp.shutdown().await;
+    }
+    if let Some(error) = outcome? {
         return Err(error).context("ferrule-agent stopped");
     }
     // SIGTERM: the programs stay attached and the maps pinned (see the module doc).
@@ -229,5 +270,39 @@ mod tests {
         assert!(run.l2_lease_fencing);
         assert_eq!(run.l2_lease_prefix, "ferrule-l2announce-");
         assert_eq!(run.l2_lease_namespace, None);
+        assert!(!run.enable_bgp_control_plane);
+        assert_eq!(run.bgp_secrets_namespace, "kube-system");
+        assert!(!run.bgp_multi_pool_ipam);
+        assert_eq!(
+            run.bgp_route_poll_interval,
+            std::time::Duration::from_secs(30)
+        );
+    }
+
+    #[test]
+    fn bgp_flags_take_ciliums_spelling() {
+        let parse = |extra: &[&str]| {
+            let mut list = vec!["ferrule-agent", "--node-name", "n1"];
+            list.extend_from_slice(extra);
+            let Command::Run(run) = Cli::try_parse_from(args(&list)).expect("parses").command
+            else {
+                panic!("run is the default")
+            };
+            run
+        };
+        assert!(parse(&["--enable-bgp-control-plane"]).enable_bgp_control_plane);
+        assert!(parse(&["--enable-bgp-control-plane=true"]).enable_bgp_control_plane);
+        assert!(!parse(&["--enable-bgp-control-plane=false"]).enable_bgp_control_plane);
+        let run = parse(&[
+            "--bgp-secrets-namespace",
+            "bgp",
+            "--bgp-route-poll-interval",
+            "5s",
+        ]);
+        assert_eq!(run.bgp_secrets_namespace, "bgp");
+        assert_eq!(
+            run.bgp_route_poll_interval,
+            std::time::Duration::from_secs(5)
+        );
     }
 }

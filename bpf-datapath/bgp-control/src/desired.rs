@@ -3,11 +3,12 @@
 //! attributes. Plain data, independent of any speaker implementation.
 
 use crate::family::Family;
-use crate::prefix::Prefix;
 use crate::problems::Problem;
+use ferrule_bgp_speaker::{LargeCommunity, Prefix};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
+use std::time::Duration;
 
 /// Everything the node's speaker should do, and what in the configuration prevented parts of
 /// it (the speaker runs what could be derived; problems are for logs and status).
@@ -58,6 +59,18 @@ pub struct DesiredPeer {
     pub peer_config: Option<String>,
     /// The families to negotiate (Multiprotocol capability), each with its routes.
     pub families: BTreeMap<Family, FamilyAdvertisement>,
+    /// BFD with the peer, from the peer config's `bfd.ferrule.io/*` annotations; `None` when
+    /// off (also when an annotation is invalid: that is reported as a [`Problem`]).
+    pub bfd: Option<BfdSpec>,
+}
+
+/// A BFD session's timers (RFC 5880 bfd.DesiredMinTxInterval, bfd.RequiredMinRxInterval,
+/// bfd.DetectMult).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BfdSpec {
+    pub min_tx: Duration,
+    pub min_rx: Duration,
+    pub detect_multiplier: u8,
 }
 
 impl DesiredPeer {
@@ -124,14 +137,6 @@ impl RouteAttributes {
             (a, b) => a.or(b),
         };
     }
-}
-
-/// A large community `global:local1:local2`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct LargeCommunity {
-    pub global_admin: u32,
-    pub local_data_1: u32,
-    pub local_data_2: u32,
 }
 
 /// A TCP MD5 password; Debug does not print it.

@@ -1,23 +1,20 @@
 //! The address families a BGP session can carry here: IPv4 and IPv6 unicast, the only two the
-//! BGP control plane supports.
+//! BGP control plane supports. The type is the speaker's ([`Family`]); this module maps it to
+//! and from the AFI/SAFI enums of the Cilium API.
 
-use crate::prefix::Prefix;
 use ferrule_api::bgp::common::{Afi, Safi};
-use std::net::IpAddr;
+pub use ferrule_bgp_speaker::Family;
 
-/// A supported AFI/SAFI pair.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Family {
-    Ipv4Unicast,
-    Ipv6Unicast,
+/// [`Family`] in the Cilium API's terms.
+pub trait ApiFamily: Sized {
+    /// The family an AFI/SAFI pair names, if it is one of the supported two.
+    fn from_api(afi: Afi, safi: Safi) -> Option<Self>;
+    fn api_afi(self) -> Afi;
+    fn api_safi(self) -> Safi;
 }
 
-impl Family {
-    /// Both families, the default when a peer config lists none.
-    pub const ALL: [Family; 2] = [Family::Ipv4Unicast, Family::Ipv6Unicast];
-
-    /// The family an AFI/SAFI pair names, if it is one of the supported two.
-    pub fn from_afi_safi(afi: Afi, safi: Safi) -> Option<Self> {
+impl ApiFamily for Family {
+    fn from_api(afi: Afi, safi: Safi) -> Option<Self> {
         match (afi, safi) {
             (Afi::Ipv4, Safi::Unicast) => Some(Self::Ipv4Unicast),
             (Afi::Ipv6, Safi::Unicast) => Some(Self::Ipv6Unicast),
@@ -25,28 +22,30 @@ impl Family {
         }
     }
 
-    pub fn afi(self) -> Afi {
+    fn api_afi(self) -> Afi {
         match self {
             Self::Ipv4Unicast => Afi::Ipv4,
             Self::Ipv6Unicast => Afi::Ipv6,
         }
     }
 
-    pub fn safi(self) -> Safi {
+    fn api_safi(self) -> Safi {
         Safi::Unicast
     }
+}
 
-    /// The unicast family of an address.
-    pub fn of_address(address: IpAddr) -> Self {
-        if address.is_ipv4() {
-            Self::Ipv4Unicast
-        } else {
-            Self::Ipv6Unicast
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unicast_families_round_trip_and_others_are_unsupported() {
+        for family in Family::ALL {
+            assert_eq!(
+                Family::from_api(family.api_afi(), family.api_safi()),
+                Some(family)
+            );
         }
-    }
-
-    /// The unicast family a prefix is announced in.
-    pub fn of_prefix(prefix: &Prefix) -> Self {
-        Self::of_address(prefix.address())
+        assert_eq!(Family::from_api(Afi::Ipv4, Safi::MplsVpn), None);
     }
 }

@@ -16,18 +16,18 @@ pub mod error;
 pub mod family;
 pub mod gateway;
 pub mod inputs;
-pub mod prefix;
 pub mod problems;
 pub mod status;
 
 pub use crate::core::desired_bgp;
 pub use desired::{
-    DesiredBgp, DesiredInstance, DesiredPeer, FamilyAdvertisement, GracefulRestart, LargeCommunity,
+    BfdSpec, DesiredBgp, DesiredInstance, DesiredPeer, FamilyAdvertisement, GracefulRestart,
     Password, RouteAttributes, RouteTable, Timers,
 };
 pub use error::Error;
-pub use family::Family;
+pub use family::{ApiFamily, Family};
+pub use ferrule_bgp_speaker::prefix::PrefixError;
+pub use ferrule_bgp_speaker::{LargeCommunity, Prefix};
 pub use gateway::{DefaultGateways, Route, default_gateways};
 pub use inputs::{AuthSecret, Inputs, router_id_from_mac};
-pub use prefix::{Prefix, PrefixError};
 pub use problems::Problem;

@@ -105,6 +105,15 @@ pub enum Problem {
         kind: &'static str,
         field: &'static str,
     },
+    #[error(
+        "CiliumBGPPeerConfig {peer_config}: annotation {annotation}={value:?} is invalid ({reason}); BFD is off for its peers"
+    )]
+    InvalidBfdAnnotation {
+        peer_config: String,
+        annotation: &'static str,
+        value: String,
+        reason: String,
+    },
     #[error("node {node}: pod CIDR {value:?} is not a CIDR")]
     InvalidPodCidr { node: String, value: String },
     #[error("CiliumPodIPPool {pool}: allocated CIDR {value:?} is not a CIDR")]

@@ -4,7 +4,7 @@
 //! status subresource only when it differs from what is stored.
 
 use crate::error::Error;
-use crate::family::Family;
+use crate::family::{ApiFamily as _, Family};
 use ferrule_api::bgp::node_config::v2::{CiliumBGPNodeConfig, NodeConfigSpec};
 use ferrule_api::bgp::node_config::{
     BgpInstanceStatus, NegotiatedTimers, NodeConfigStatus, PeerStatus, RouteCount,
@@ -129,9 +129,9 @@ fn peer_status(
             .iter()
             .map(|(family, counts)| RouteCount {
                 advertised: Some(saturate(counts.advertised)),
-                afi: family.afi(),
+                afi: family.api_afi(),
                 received: Some(saturate(counts.received)),
-                safi: family.safi(),
+                safi: family.api_safi(),
             })
             .collect(),
         timers,

@@ -17,7 +17,7 @@ use std::net::Ipv4Addr;
 /// interface, which ferrule-agent publishes. Cilium takes the router ID of IPv6-only nodes
 /// from the lower 32 bits of its `cilium_host` MAC, which no Node field carries; this
 /// annotation is ferrule's source for the same value.
-pub const HOST_MAC_ANNOTATION: &str = "ferrule.io/host-mac-address";
+pub use ferrule_api::names::ferrule_annotation::HOST_MAC_ADDRESS as HOST_MAC_ANNOTATION;
 
 /// The `kind` node configs name their owners with.
 pub const CLUSTER_CONFIG_KIND: &str = "CiliumBGPClusterConfig";

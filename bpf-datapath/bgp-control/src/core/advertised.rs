@@ -6,13 +6,13 @@ use super::attributes::route_attributes;
 use super::services::service_prefixes;
 use crate::desired::RouteTable;
 use crate::inputs::Inputs;
-use crate::prefix::Prefix;
 use crate::problems::Problem;
 use ferrule_api::bgp::advertisement::v2::{
     Advertisement, AdvertisementType, CiliumBGPAdvertisement,
 };
 use ferrule_api::meta::LabelSelector;
 use ferrule_api::selector::{ExtendedLabels, Selector};
+use ferrule_bgp_speaker::Prefix;
 use std::collections::HashSet;
 
 /// What an advertisement object announces here, merged over its entries.
@@ -129,7 +129,7 @@ fn pod_cidrs(inputs: &Inputs, problems: &mut Vec<Problem>) -> Vec<Prefix> {
     }
     texts
         .into_iter()
-        .filter_map(|text| match text.parse::<Prefix>() {
+        .filter_map(|text| match text.trim().parse::<Prefix>() {
             Ok(prefix) => Some(prefix),
             Err(_) => {
                 problems.push(Problem::InvalidPodCidr {
@@ -155,7 +155,7 @@ fn pool_prefixes(inputs: &Inputs, selector: &Selector, problems: &mut Vec<Proble
             continue;
         }
         for text in inputs.pool_allocations.get(name).into_iter().flatten() {
-            match text.parse::<Prefix>() {
+            match text.trim().parse::<Prefix>() {
                 Ok(prefix) => prefixes.push(prefix),
                 Err(_) => problems.push(Problem::InvalidPoolCidr {
                     pool: name.to_owned(),

@@ -1,9 +1,10 @@
 //! An advertisement's `attributes` as route attributes: communities parsed and well-known
 //! names mapped to their values, local preference range-checked.
 
-use crate::desired::{LargeCommunity, RouteAttributes};
+use crate::desired::RouteAttributes;
 use crate::problems::Problem;
 use ferrule_api::bgp::advertisement::BgpAttributes;
+use ferrule_bgp_speaker::LargeCommunity;
 
 /// The route attributes `attributes` asks for; unparsable values are reported and left out.
 pub(crate) fn route_attributes(
@@ -65,13 +66,7 @@ pub(crate) fn standard_community(text: &str) -> Option<u32> {
 
 /// `global:local1:local2`, each a 32-bit decimal.
 pub(crate) fn large_community(text: &str) -> Option<LargeCommunity> {
-    let mut parts = text.split(':').map(str::parse::<u32>);
-    let community = LargeCommunity {
-        global_admin: parts.next()?.ok()?,
-        local_data_1: parts.next()?.ok()?,
-        local_data_2: parts.next()?.ok()?,
-    };
-    parts.next().is_none().then_some(community)
+    text.parse().ok()
 }
 
 #[cfg(test)]
@@ -92,9 +87,9 @@ mod tests {
         assert_eq!(
             large_community("64512:100:50"),
             Some(LargeCommunity {
-                global_admin: 64512,
-                local_data_1: 100,
-                local_data_2: 50
+                global: 64512,
+                local1: 100,
+                local2: 50
             })
         );
         assert_eq!(large_community("1:2"), None);

@@ -210,6 +210,7 @@ impl<'a> Context<'a> {
             md5_password: settings.md5_password,
             peer_config: settings.name.map(str::to_owned),
             families,
+            bfd: settings.bfd,
         })
     }
 
@@ -261,7 +262,7 @@ impl<'a> Context<'a> {
                 advertisement_routes(inputs, local_endpoints, advertisement, problems)
             });
             for (prefix, attributes) in table.iter() {
-                if Family::of_prefix(prefix) != family {
+                if prefix.family() != family {
                     continue;
                 }
                 routes.entry(*prefix).or_default().merge(attributes);

@@ -3,6 +3,7 @@
 
 mod advertised;
 mod attributes;
+mod bfd;
 mod instance;
 mod peer;
 mod services;

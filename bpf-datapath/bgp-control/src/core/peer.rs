@@ -1,8 +1,9 @@
 //! A peer's session settings: its address (configured or the default gateway), ASN, and the
 //! referenced `CiliumBGPPeerConfig` with Cilium's defaults filled in.
 
-use crate::desired::{GracefulRestart, Password, Timers};
-use crate::family::Family;
+use super::bfd::bfd_spec;
+use crate::desired::{BfdSpec, GracefulRestart, Password, Timers};
+use crate::family::{ApiFamily as _, Family};
 use crate::inputs::{AuthSecret, Inputs};
 use crate::problems::Problem;
 use ferrule_api::bgp::common::v2::{AutoDiscoveryMode, IpFamily};
@@ -28,6 +29,7 @@ pub(crate) struct SessionSettings<'a> {
     pub(crate) md5_password: Option<Password>,
     /// Family → the selectors of the advertisements announced in it (`None`: nothing).
     pub(crate) families: BTreeMap<Family, Vec<Option<&'a LabelSelector>>>,
+    pub(crate) bfd: Option<BfdSpec>,
 }
 
 /// The peer's address: the default gateway of the configured family under auto-discovery,
@@ -110,7 +112,9 @@ pub(crate) fn session_settings<'a>(
     match found {
         Some(config) => {
             let name = config.metadata.name.as_deref().unwrap_or_default();
-            settings(Some(name), &config.spec, inputs, problems)
+            let mut settings = settings(Some(name), &config.spec, inputs, problems);
+            settings.bfd = bfd_spec(name, config.metadata.annotations.as_ref(), problems);
+            settings
         }
         None => settings(None, &DEFAULTS, inputs, problems),
     }
@@ -204,7 +208,7 @@ fn settings<'a>(
         }
     }
     for entry in &spec.families {
-        match Family::from_afi_safi(entry.afi, entry.safi) {
+        match Family::from_api(entry.afi, entry.safi) {
             Some(family) => families
                 .entry(family)
                 .or_default()
@@ -235,6 +239,7 @@ fn settings<'a>(
         },
         md5_password,
         families,
+        bfd: None,
     }
 }
 

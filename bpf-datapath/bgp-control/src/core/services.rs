@@ -3,10 +3,10 @@
 //! IPs and cluster IPs; traffic policy Local gates on a ready local endpoint and disables
 //! aggregation.
 
-use crate::prefix::Prefix;
 use crate::problems::Problem;
 use ferrule_api::bgp::advertisement::{ServiceAddressType, ServiceAdvertisement};
 use ferrule_api::names::{label, lb_class};
+use ferrule_bgp_speaker::Prefix;
 use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use std::collections::HashSet;

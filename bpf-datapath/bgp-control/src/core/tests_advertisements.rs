@@ -2,10 +2,10 @@
 
 use super::desired_bgp;
 use super::fixtures::*;
-use crate::desired::LargeCommunity;
 use crate::family::Family::{Ipv4Unicast, Ipv6Unicast};
 use crate::problems::Problem;
 use ferrule_api::bgp::advertisement::WellKnownCommunity;
+use ferrule_bgp_speaker::LargeCommunity;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -79,14 +79,14 @@ fn communities_are_the_union_and_local_preference_the_maximum_of_all_matches() {
             .collect::<Vec<_>>(),
         [
             LargeCommunity {
-                global_admin: 1111,
-                local_data_1: 1111,
-                local_data_2: 1111
+                global: 1111,
+                local1: 1111,
+                local2: 1111
             },
             LargeCommunity {
-                global_admin: 2222,
-                local_data_1: 2222,
-                local_data_2: 2222
+                global: 2222,
+                local1: 2222,
+                local2: 2222
             },
         ]
     );

@@ -337,3 +337,44 @@ fn unusable_peers_are_skipped_and_the_others_run() {
     assert_eq!(peers, [("good", IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)))]);
     assert_eq!(desired.problems.len(), 3, "{:?}", desired.problems);
 }
+
+#[test]
+fn bfd_comes_from_the_peer_config_annotations_and_a_bad_one_turns_it_off() {
+    use crate::desired::BfdSpec;
+    use std::time::Duration;
+    let mut inputs = inputs();
+    let mut config = peer_config("cilium-peer", json!({}));
+    config["metadata"]["annotations"] = json!({
+        "bfd.ferrule.io/enabled": "true",
+        "bfd.ferrule.io/min-tx-interval": "100ms",
+        "bfd.ferrule.io/min-rx-interval": "200ms",
+        "bfd.ferrule.io/detect-multiplier": "5",
+    });
+    inputs.peer_configs = vec![object(config.clone())];
+    let desired = desired_bgp(&inputs);
+    assert_eq!(
+        first_peer(&desired).bfd,
+        Some(BfdSpec {
+            min_tx: Duration::from_millis(100),
+            min_rx: Duration::from_millis(200),
+            detect_multiplier: 5,
+        })
+    );
+    assert!(desired.problems.is_empty(), "{:?}", desired.problems);
+
+    config["metadata"]["annotations"]["bfd.ferrule.io/min-rx-interval"] = json!("fast");
+    inputs.peer_configs = vec![object(config)];
+    let desired = desired_bgp(&inputs);
+    assert_eq!(
+        first_peer(&desired).bfd,
+        None,
+        "the session still runs, without BFD"
+    );
+    assert!(matches!(
+        &desired.problems[..],
+        [Problem::InvalidBfdAnnotation {
+            annotation: "bfd.ferrule.io/min-rx-interval",
+            ..
+        }]
+    ));
+}

@@ -5,7 +5,7 @@
 use super::{DefaultGateways, Route, default_gateways};
 use crate::driver::LocalState;
 use crate::error::Error;
-use crate::prefix::Prefix;
+use ferrule_bgp_speaker::Prefix;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::net::IpAddr;

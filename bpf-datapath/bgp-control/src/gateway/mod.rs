@@ -4,7 +4,7 @@
 
 pub mod linux;
 
-use crate::prefix::Prefix;
+use ferrule_bgp_speaker::Prefix;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// A route of the node's routing table, as far as gateway discovery cares.
@@ -30,7 +30,7 @@ pub fn default_gateways(routes: &[Route]) -> DefaultGateways {
     let best = |want_v4: bool| {
         routes
             .iter()
-            .filter(|r| r.destination.length() == 0 && r.destination.is_ipv4() == want_v4)
+            .filter(|r| r.destination.is_empty() && r.destination.addr().is_ipv4() == want_v4)
             .filter_map(|r| Some((r.metric, r.gateway?)))
             .filter(|(_, gateway)| gateway.is_ipv4() == want_v4 && !is_link_local(*gateway))
             .min()
