@@ -30,11 +30,11 @@ const METRICS: &str = "127.0.0.1:9962";
 /// that leaves Established within it was reset by BFD.
 const BFD_BOUND: Duration = Duration::from_secs(3);
 
-fn bgpd_conf() -> String {
+fn bgpd_conf(extra: &str) -> String {
     format!(
         "router bgp 65001
  bgp router-id {ROUTER_V4}
- no bgp ebgp-requires-policy
+{extra} no bgp ebgp-requires-policy
  no bgp default ipv4-unicast
  neighbor {NODE_V4} remote-as 65000
  neighbor {NODE_V4} timers 3 9
@@ -71,8 +71,7 @@ struct Agent {
 
 impl Agent {
     fn start(link: &Link, kubeconfig: &std::path::Path) -> Self {
-        let log =
-            std::env::temp_dir().join(format!("ferrule-agent-bgp-{}.log", std::process::id()));
+        let log = std::env::temp_dir().join(format!("{}-agent.log", link.node_ns));
         let file = std::fs::File::create(&log).expect("agent log file");
         let child = Command::new("ip")
             .args([
@@ -90,10 +89,7 @@ impl Agent {
                 "--devices",
                 &format!("^{}$", link.node_if),
             ])
-            .args([
-                "--pin-dir",
-                &format!("/sys/fs/bpf/ferrule-bgp-{}", std::process::id()),
-            ])
+            .args(["--pin-dir", &format!("/sys/fs/bpf/{}", link.node_ns)])
             .args(["--metrics-addr", METRICS, "--l2-announcements=false"])
             .args([
                 "--enable-bgp-control-plane",
@@ -105,6 +101,25 @@ impl Agent {
             .spawn()
             .expect("ferrule-agent starts");
         Self { child, log }
+    }
+
+    /// SIGTERM, then waits for the exit (at most 15 s).
+    fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status();
+        assert!(sent.is_ok_and(|s| s.success()), "kill -TERM {pid}");
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait for the agent") {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "agent still running 15 s after SIGTERM\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     fn log(&self) -> String {
@@ -179,7 +194,7 @@ fn metrics() -> String {
     response
 }
 
-async fn create_objects(client: &kube::Client) {
+async fn create_objects(client: &kube::Client, graceful_restart: bool) {
     let namespace: Namespace =
         serde_json::from_value(json!({"metadata": {"name": "default"}})).expect("namespace");
     let _ = Api::<Namespace>::all(client.clone())
@@ -205,6 +220,7 @@ async fn create_objects(client: &kube::Client) {
             "bfd.ferrule.io/detect-multiplier": "3"}},
         "spec": {
             "timers": {"connectRetryTimeSeconds": 1, "holdTimeSeconds": 9, "keepAliveTimeSeconds": 3},
+            "gracefulRestart": {"enabled": graceful_restart, "restartTimeSeconds": 30},
             "families": [
                 {"afi": "ipv4", "safi": "unicast", "advertisements": {"matchLabels": {"advertise": "bgp"}}},
                 {"afi": "ipv6", "safi": "unicast", "advertisements": {"matchLabels": {"advertise": "bgp"}}}]}
@@ -249,7 +265,7 @@ async fn create_objects(client: &kube::Client) {
         .expect("Service status");
 }
 
-async fn scenario(link: &Link, frr: &Frr) {
+async fn start(link: &Link, graceful_restart: bool) -> (TestApi, kube::Client, Agent) {
     let api = TestApi::start().await.expect("ferrule-testapi starts");
     let client = api.client().await.expect("client");
     ferrule_testapi::test_helpers::install_crds(
@@ -258,8 +274,13 @@ async fn scenario(link: &Link, frr: &Frr) {
         Duration::from_secs(10),
     )
     .await;
-    create_objects(&client).await;
+    create_objects(&client, graceful_restart).await;
     let agent = Agent::start(link, api.kubeconfig_path());
+    (api, client, agent)
+}
+
+async fn advertise_report_withdraw_and_bfd(link: &Link, frr: &Frr) {
+    let (_api, client, mut agent) = start(link, false).await;
     let context = || format!("--- agent\n{}\n--- frr\n{}", agent.log(), frr.logs());
     let started = Instant::now();
 
@@ -401,6 +422,84 @@ async fn scenario(link: &Link, frr: &Frr) {
         "session still {state} {took:?} after the cut\n{}",
         context()
     );
+
+    // SIGTERM without graceful restart: a Cease, so the router drops our routes at once.
+    // FRR (bgpd without BFD) still holds the old connection: our reconnect succeeds once its
+    // next keepalive is refused, so wait for our own status to be established again.
+    link.restore();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while peer_status(&node_config_status(&client).await)["peeringState"] != "established" {
+        assert!(
+            Instant::now() < deadline,
+            "the session never came back\n{}",
+            context()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    eventually(
+        "FRR established again",
+        Duration::from_secs(5),
+        || (frr.neighbor(NODE_V4)["bgpState"] == "Established").then_some(()),
+        context,
+    )
+    .await;
+    let exit = agent.terminate();
+    assert!(exit.success(), "agent on SIGTERM: {exit}\n{}", agent.log());
+    let neighbor = eventually(
+        "FRR seeing the session go",
+        Duration::from_secs(5),
+        || {
+            let neighbor = frr.neighbor(NODE_V4);
+            (neighbor["bgpState"] != "Established").then_some(neighbor)
+        },
+        || agent.log(),
+    )
+    .await;
+    assert!(
+        neighbor.to_string().contains("Administrative Shutdown"),
+        "FRR got no Cease: {neighbor:#}\n{}",
+        agent.log()
+    );
+}
+
+/// SIGTERM with graceful restart on: no Cease; the router keeps our route (stale) for the
+/// restart time while no agent runs.
+async fn graceful_restart_keeps_routes_across_sigterm(link: &Link, frr: &Frr) {
+    let (_api, _client, mut agent) = start(link, true).await;
+    let log = agent.log.clone();
+    let context = || {
+        let agent = std::fs::read_to_string(&log).unwrap_or_default();
+        format!("--- agent\n{agent}\n--- frr\n{}", frr.logs())
+    };
+    eventually(
+        "the LB IP in FRR",
+        Duration::from_secs(30),
+        || frr.paths(VIP_PREFIX).into_iter().next(),
+        context,
+    )
+    .await;
+    let exit = agent.terminate();
+    assert!(exit.success(), "agent on SIGTERM: {exit}\n{}", agent.log());
+    let stale = eventually(
+        "FRR holding the route as stale",
+        Duration::from_secs(10),
+        || {
+            let path = frr.paths(VIP_PREFIX).into_iter().next()?;
+            (path["stale"] == true).then_some(path)
+        },
+        context,
+    )
+    .await;
+    let neighbor = frr.neighbor(NODE_V4);
+    assert!(
+        !neighbor.to_string().contains("Administrative Shutdown"),
+        "a Cease went out: {neighbor:#}"
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        !frr.paths(VIP_PREFIX).is_empty(),
+        "the route went before the restart time: {stale:#}"
+    );
 }
 
 fn enter_netns(name: &str) {
@@ -414,7 +513,28 @@ fn agent_advertises_to_frr_reports_status_withdraws_and_bfd_resets_the_session()
         return;
     }
     let link = Link::new("e");
-    let frr = Frr::start(&link.router_ns, &bgpd_conf(), &bfdd_conf());
+    let frr = Frr::start(&link.router_ns, &bgpd_conf(""), &bfdd_conf());
+    in_node_netns(&link, advertise_report_withdraw_and_bfd(&link, &frr));
+}
+
+#[test]
+fn graceful_restart_peers_keep_the_routes_when_the_agent_stops() {
+    if !require_root() {
+        return;
+    }
+    let link = Link::new("g");
+    let frr = Frr::start(
+        &link.router_ns,
+        &bgpd_conf(" bgp graceful-restart\n"),
+        &bfdd_conf(),
+    );
+    in_node_netns(
+        &link,
+        graceful_restart_keeps_routes_across_sigterm(&link, &frr),
+    );
+}
+
+fn in_node_netns(link: &Link, body: impl std::future::Future<Output = ()> + Send) {
     // The API server and every client socket live in the node namespace (the agent reaches
     // the API server on its loopback): run the async part on a thread moved there.
     std::thread::scope(|scope| {
@@ -425,7 +545,7 @@ fn agent_advertises_to_frr_reports_status_withdraws_and_bfd_resets_the_session()
                     .enable_all()
                     .build()
                     .expect("tokio runtime");
-                runtime.block_on(scenario(&link, &frr));
+                runtime.block_on(body);
             })
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));

@@ -128,6 +128,11 @@ impl Link {
             "down",
         ]);
     }
+
+    pub fn restore(&self) {
+        let dev = &self.router_if;
+        run(&["ip", "-n", &self.router_ns, "link", "set", dev, "up"]);
+    }
 }
 
 impl Drop for Link {
@@ -227,6 +232,11 @@ impl Frr {
     pub fn paths(&self, prefix: &str) -> Vec<Value> {
         let answer = self.json(&format!("show bgp ipv4 unicast {prefix} json"));
         answer["paths"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// bgpd's view of its neighbor `peer` (`bgpState`, last reset and notification...).
+    pub fn neighbor(&self, peer: &str) -> Value {
+        self.json(&format!("show bgp neighbors {peer} json"))[peer].clone()
     }
 
     /// bfdd's view of its session with `peer`.
