@@ -43,6 +43,16 @@
 //! # Ok(()) }
 //! ```
 //!
+//! After a restart with graceful restart enabled, call [`Speaker::set_routes`] before
+//! [`Speaker::apply_peers`]: the first session sends the table it has and then End-of-RIB,
+//! and the peer drops whatever stale routes that table does not contain.
+//!
+//! Status maps onto `CiliumBGPNodeConfig` status: `peeringState` = [`State::as_str`],
+//! `establishedTime` = [`PeerStatus::established_at`], `timers` = [`PeerStatus::hold_time`] /
+//! [`PeerStatus::keepalive`], `routeCount` = [`PeerStatus::families`] (afi/safi from
+//! [`Family::afi_name`] / [`Family::safi_name`]). [`Speaker::changes`] wakes the owner when
+//! any of it changes state.
+//!
 //! Layout: `wire/` is the codec, [`fsm`] the pure session state machine, [`rib`] the pure
 //! export and diff, `session` the per-peer tokio task, `speaker` the API, `md5` the one
 //! unsafe `setsockopt`.
