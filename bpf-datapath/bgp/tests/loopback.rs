@@ -236,3 +236,24 @@ async fn a_passive_peer_without_a_listen_port_is_reported() {
         "{errors:?}"
     );
 }
+
+#[tokio::test]
+async fn stop_peers_sends_cease_to_the_named_peers_only() {
+    let (a, b) = pair(free_port(), false);
+    eventually("established", || {
+        peer_status(&b).state == State::Established
+    })
+    .await;
+    let lo: IpAddr = LO.parse().unwrap();
+    b.stop_peers(&["192.0.2.99".parse().unwrap()]).await;
+    assert_eq!(peer_status(&b).state, State::Established);
+    b.stop_peers(&[lo]).await;
+    assert!(b.status().is_empty());
+    eventually("a sees the cease", || {
+        peer_status(&a)
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("cease (6/2)"))
+    })
+    .await;
+}
