@@ -7,14 +7,17 @@
 //! and the metrics, the withdrawal when the Service goes, and BFD resetting the session well
 //! before the hold timer when the link is cut.
 
+#[path = "support/agent.rs"]
+mod agent;
 #[path = "support/routers.rs"]
 mod routers;
 
 use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
-use std::process::{Child, Command};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
+use agent::{Agent, in_node_netns};
 use ferrule_api::bgp::node_config::v2::CiliumBGPNodeConfig;
 use ferrule_testapi::TestApi;
 use k8s_openapi::api::core::v1::{Namespace, Node, Service};
@@ -25,6 +28,7 @@ use serde_json::{Value, json};
 const NODE: &str = "node-bgp";
 const VIP: &str = "203.0.113.10";
 const VIP_PREFIX: &str = "203.0.113.10/32";
+const MANAGER: &str = "bgp-frr-test";
 const METRICS: &str = "127.0.0.1:9962";
 /// Far longer than BFD needs (3 x 100 ms), far shorter than the hold time (9 s): a session
 /// that leaves Established within it was reset by BFD.
@@ -60,93 +64,6 @@ fn bfdd_conf() -> String {
 !
 "
     )
-}
-
-/// The agent binary in the node namespace (its own mount namespace, so its bpffs and pins
-/// vanish with it), killed on drop.
-struct Agent {
-    child: Child,
-    log: std::path::PathBuf,
-}
-
-impl Agent {
-    fn start(link: &Link, kubeconfig: &std::path::Path) -> Self {
-        let log = std::env::temp_dir().join(format!("{}-agent.log", link.node_ns));
-        let file = std::fs::File::create(&log).expect("agent log file");
-        let child = Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                &link.node_ns,
-                env!("CARGO_BIN_EXE_ferrule-agent"),
-                "run",
-            ])
-            .arg("--kubeconfig")
-            .arg(kubeconfig)
-            .args([
-                "--node-name",
-                NODE,
-                "--devices",
-                &format!("^{}$", link.node_if),
-            ])
-            .args(["--pin-dir", &format!("/sys/fs/bpf/{}", link.node_ns)])
-            .args(["--metrics-addr", METRICS, "--l2-announcements=false"])
-            .args([
-                "--enable-bgp-control-plane",
-                "--bgp-route-poll-interval",
-                "2s",
-            ])
-            .stdout(file.try_clone().expect("log file"))
-            .stderr(file)
-            .spawn()
-            .expect("ferrule-agent starts");
-        Self { child, log }
-    }
-
-    /// SIGTERM, then waits for the exit (at most 15 s).
-    fn terminate(&mut self) -> std::process::ExitStatus {
-        let pid = self.child.id().to_string();
-        let sent = Command::new("kill").args(["-TERM", &pid]).status();
-        assert!(sent.is_ok_and(|s| s.success()), "kill -TERM {pid}");
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            if let Some(status) = self.child.try_wait().expect("wait for the agent") {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "agent still running 15 s after SIGTERM\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for Agent {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_file(&self.log);
-    }
-}
-
-async fn apply<K>(api: Api<K>, body: Value)
-where
-    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
-{
-    let name = body["metadata"]["name"].as_str().expect("named").to_owned();
-    api.patch(
-        &name,
-        &PatchParams::apply("bgp-frr-test").force(),
-        &Patch::Apply(&body),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("applying {name}: {e}"));
 }
 
 /// Polls `check` every 50 ms until it returns `Some`, or panics with `what` and `context()`.
@@ -211,7 +128,7 @@ async fn create_objects(client: &kube::Client, graceful_restart: bool) {
         .patch_status(NODE, &PatchParams::default(), &Patch::Merge(addresses))
         .await
         .expect("Node status");
-    apply(Api::<ferrule_api::bgp::peer_config::v2::CiliumBGPPeerConfig>::all(client.clone()), json!({
+    agent::apply(Api::<ferrule_api::bgp::peer_config::v2::CiliumBGPPeerConfig>::all(client.clone()), MANAGER, json!({
         "apiVersion": "cilium.io/v2", "kind": "CiliumBGPPeerConfig",
         "metadata": {"name": "frr-peer", "annotations": {
             "bfd.ferrule.io/enabled": "true",
@@ -225,7 +142,7 @@ async fn create_objects(client: &kube::Client, graceful_restart: bool) {
                 {"afi": "ipv4", "safi": "unicast", "advertisements": {"matchLabels": {"advertise": "bgp"}}},
                 {"afi": "ipv6", "safi": "unicast", "advertisements": {"matchLabels": {"advertise": "bgp"}}}]}
     })).await;
-    apply(Api::<ferrule_api::bgp::advertisement::v2::CiliumBGPAdvertisement>::all(client.clone()), json!({
+    agent::apply(Api::<ferrule_api::bgp::advertisement::v2::CiliumBGPAdvertisement>::all(client.clone()), MANAGER, json!({
         "apiVersion": "cilium.io/v2", "kind": "CiliumBGPAdvertisement",
         "metadata": {"name": "lb-ips", "labels": {"advertise": "bgp"}},
         "spec": {"advertisements": [{
@@ -234,8 +151,9 @@ async fn create_objects(client: &kube::Client, graceful_restart: bool) {
             "selector": {"matchExpressions": [{"key": "somekey", "operator": "NotIn", "values": ["never-used-value"]}]},
             "attributes": {"communities": {"standard": ["65000:100"]}}}]}
     })).await;
-    apply(
+    agent::apply(
         Api::<CiliumBGPNodeConfig>::all(client.clone()),
+        MANAGER,
         json!({
             "apiVersion": "cilium.io/v2", "kind": "CiliumBGPNodeConfig",
             "metadata": {"name": NODE},
@@ -246,8 +164,9 @@ async fn create_objects(client: &kube::Client, graceful_restart: bool) {
     )
     .await;
     let services: Api<Service> = Api::namespaced(client.clone(), "default");
-    apply(
+    agent::apply(
         services.clone(),
+        MANAGER,
         json!({
             "apiVersion": "v1", "kind": "Service",
             "metadata": {"namespace": "default", "name": "web"},
@@ -275,7 +194,7 @@ async fn start(link: &Link, graceful_restart: bool) -> (TestApi, kube::Client, A
     )
     .await;
     create_objects(&client, graceful_restart).await;
-    let agent = Agent::start(link, api.kubeconfig_path());
+    let agent = Agent::start(link, NODE, api.kubeconfig_path(), METRICS);
     (api, client, agent)
 }
 
@@ -502,11 +421,6 @@ async fn graceful_restart_keeps_routes_across_sigterm(link: &Link, frr: &Frr) {
     );
 }
 
-fn enter_netns(name: &str) {
-    let file = std::fs::File::open(format!("/var/run/netns/{name}")).expect("netns exists");
-    nix::sched::setns(file, nix::sched::CloneFlags::CLONE_NEWNET).expect("setns");
-}
-
 #[test]
 fn agent_advertises_to_frr_reports_status_withdraws_and_bfd_resets_the_session() {
     if !require_root() {
@@ -532,22 +446,4 @@ fn graceful_restart_peers_keep_the_routes_when_the_agent_stops() {
         &link,
         graceful_restart_keeps_routes_across_sigterm(&link, &frr),
     );
-}
-
-fn in_node_netns(link: &Link, body: impl std::future::Future<Output = ()> + Send) {
-    // The API server and every client socket live in the node namespace (the agent reaches
-    // the API server on its loopback): run the async part on a thread moved there.
-    std::thread::scope(|scope| {
-        scope
-            .spawn(|| {
-                enter_netns(&link.node_ns);
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .expect("tokio runtime");
-                runtime.block_on(body);
-            })
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-    });
 }

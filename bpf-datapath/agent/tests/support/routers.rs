@@ -27,7 +27,7 @@ pub fn require_root() -> bool {
     false
 }
 
-fn run(args: &[&str]) -> Output {
+pub fn run(args: &[&str]) -> Output {
     let out = Command::new(args[0])
         .args(&args[1..])
         .output()
