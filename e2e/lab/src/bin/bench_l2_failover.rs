@@ -143,12 +143,16 @@ impl Probe {
         accept: impl Fn(IpAddr) -> bool,
     ) -> anyhow::Result<u128> {
         let deadline = Instant::now() + within;
+        let mut last = None;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            let line = self
-                .lines
-                .recv_timeout(left)
-                .context("no qualifying answer in time")?;
+            let Ok(line) = self.lines.recv_timeout(left) else {
+                bail!(
+                    "no qualifying answer within {within:?}; the last: {}",
+                    last.map_or("none".to_owned(), |l: ProbeLine| l.to_string())
+                );
+            };
+            last = Some(line.clone());
             if line.unix_micros > since
                 && let Ok((peer, _)) = line.outcome
                 && accept(peer)
@@ -195,7 +199,9 @@ fn trial(lab: &LabProcess, probe: &Probe, signal: &str, t: Timings) -> anyhow::R
     let switched = probe.first_via(signalled, limit, |peer| peer != old)?;
     lab.restart_exited(SETTLE)?;
     // The same live set assigns the VIP to the same node: it comes back.
-    probe.first_via(unix_micros(), SETTLE, |peer| peer == old)?;
+    probe
+        .first_via(unix_micros(), SETTLE, |peer| peer == old)
+        .with_context(|| format!("back via {node} ({old}); announced by {:?}", holder(lab)))?;
     eventually("the VIP back on the restarted node", SETTLE, || {
         let now = holder(lab)?;
         if now == node {
