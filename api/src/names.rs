@@ -163,4 +163,11 @@ pub mod ferrule_annotation {
     pub const BFD_DEFAULT_INTERVAL: &str = "300ms";
     /// The detection multiplier's default.
     pub const BFD_DEFAULT_DETECT_MULTIPLIER: u8 = 3;
+
+    /// Lease (an L2 announcer's per-node liveness Lease): how long the others wait after the
+    /// record last changed before they declare the node dead, as a Go duration (`"10s"`,
+    /// `"1500ms"`). Written by ferrule-l2announcer as `max(leaseDuration − renewDeadline,
+    /// renewDeadline)`; the node's ferrule-agent fences its ARP/NDP responder on it too.
+    /// Absent or invalid: `leaseDurationSeconds` counts, as for any Lease.
+    pub const L2_FAILOVER_AFTER: &str = "l2announce.ferrule.io/failover-after";
 }

@@ -4,7 +4,7 @@
 //! half-read cluster (a half-read Lease list would look like dead nodes).
 
 use crate::core::model::{NodeInput, PolicyInput, ServiceInput, ServiceKey};
-use crate::liveness::{ObservedLease, live_nodes};
+use crate::liveness::{LeaseRecord, ObservedLease, live_nodes};
 use crate::observed::{ObservedService, ObservedSlice};
 use ferrule_api::node_l2announcements::v1alpha1::NodeL2AnnouncementSpec;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -117,7 +117,7 @@ pub struct LeaseEntry(pub ObservedLease);
 
 impl PartialEq for LeaseEntry {
     fn eq(&self, other: &Self) -> bool {
-        self.0.spec == other.0.spec
+        self.0.record == other.0.record
     }
 }
 
@@ -151,7 +151,7 @@ impl Index {
     pub fn observe_lease(
         &mut self,
         node: &str,
-        spec: k8s_openapi::api::coordination::v1::LeaseSpec,
+        record: LeaseRecord,
         at: Instant,
         default_duration: Duration,
     ) -> bool {
@@ -164,7 +164,7 @@ impl Index {
             .get(&node.to_owned())
             .cloned()
             .unwrap_or_else(|| LeaseEntry(ObservedLease::default()));
-        entry.0.observe(spec, at);
+        entry.0.observe(record, at);
         let is_live = entry.0.is_live(at, default_duration);
         self.leases.apply(node.to_owned(), entry);
         was_live != is_live
@@ -172,18 +172,13 @@ impl Index {
 
     /// Like [`Index::observe_lease`] for a Lease of a (re)list in progress, keeping the clock
     /// of a Lease already known so a relist does not make a silent node look fresh.
-    pub fn init_lease(
-        &mut self,
-        node: &str,
-        spec: k8s_openapi::api::coordination::v1::LeaseSpec,
-        at: Instant,
-    ) {
+    pub fn init_lease(&mut self, node: &str, record: LeaseRecord, at: Instant) {
         let mut entry = self
             .leases
             .get(&node.to_owned())
             .cloned()
             .unwrap_or_else(|| LeaseEntry(ObservedLease::default()));
-        entry.0.observe(spec, at);
+        entry.0.observe(record, at);
         self.leases.init_apply(node.to_owned(), entry);
     }
 
@@ -273,13 +268,14 @@ mod tests {
     use crate::observed::ObservedSlice;
     use k8s_openapi::api::coordination::v1::LeaseSpec;
 
-    fn held(holder: &str, version: i32) -> LeaseSpec {
+    fn held(holder: &str, version: i32) -> LeaseRecord {
         LeaseSpec {
             holder_identity: Some(holder.to_owned()),
             lease_duration_seconds: Some(2),
             lease_transitions: Some(version),
             ..LeaseSpec::default()
         }
+        .into()
     }
 
     #[test]
@@ -294,10 +290,8 @@ mod tests {
         assert!(!index.observe_lease("n1", held("n1", 1), base + Duration::from_secs(1), d));
         // Silent past its duration, then renewed again: live again is a change.
         assert!(index.observe_lease("n1", held("n1", 2), base + Duration::from_secs(4), d));
-        let released = LeaseSpec {
-            holder_identity: None,
-            ..held("n1", 3)
-        };
+        let mut released = held("n1", 3);
+        released.spec.holder_identity = None;
         assert!(index.observe_lease("n1", released, base + Duration::from_secs(5), d));
     }
 

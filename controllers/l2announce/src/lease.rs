@@ -11,10 +11,15 @@
 //! renewed until it is healthy again, and liveness is published as an instant ("live until") rather than a flag,
 //! so the reconcile loop can stop announcing exactly at the deadline even while an API call
 //! hangs.
+//!
+//! Every write carries this node's failover delay as an annotation
+//! ([`ferrule_api::names::ferrule_annotation::L2_FAILOVER_AFTER`]): how long the others and
+//! this node's agent wait after the record last changed (see `crate::liveness`).
 
 use crate::health::AgentHealth;
-use crate::liveness::lease_name;
+use crate::liveness::{format_failover_after, lease_name};
 use crate::metrics::{AnnouncerMetrics, RenewResult};
+use ferrule_api::names::ferrule_annotation::L2_FAILOVER_AFTER;
 use ferrule_runtime::Shutdown;
 use ferrule_runtime::leader::{ElectionTiming, LeaderAction, Observation, RecordClock, decide};
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
@@ -34,6 +39,8 @@ pub struct Renewer {
     name: String,
     node: String,
     timing: ElectionTiming,
+    /// The annotation value announcing this node's failover delay.
+    failover_after: String,
     health: AgentHealth,
     metrics: AnnouncerMetrics,
     /// Until when (local clock) this node may announce; `None`: not live.
@@ -68,6 +75,7 @@ impl Renewer {
         namespace: &str,
         node: &str,
         timing: ElectionTiming,
+        failover_after: Duration,
         health: AgentHealth,
         metrics: AnnouncerMetrics,
     ) -> (Self, watch::Receiver<Option<Instant>>) {
@@ -77,6 +85,7 @@ impl Renewer {
             name: lease_name(node),
             node: node.to_owned(),
             timing,
+            failover_after: format_failover_after(failover_after),
             health,
             metrics,
             live_until,
@@ -91,7 +100,7 @@ impl Renewer {
 
     /// Renews until `shutdown`, then stops claiming liveness and releases the Lease.
     pub async fn run(mut self, shutdown: Shutdown) {
-        tracing::info!(lease = %self.name, timing = ?self.timing, "renewing the liveness Lease while the agent is healthy");
+        tracing::info!(lease = %self.name, timing = ?self.timing, failover_after = %self.failover_after, "renewing the liveness Lease while the agent is healthy");
         loop {
             tokio::select! {
                 () = shutdown.wait() => break,
@@ -251,13 +260,14 @@ impl Renewer {
     }
 
     async fn create(&mut self, spec: LeaseSpec) -> Written {
-        let lease = Lease {
+        let mut lease = Lease {
             metadata: ObjectMeta {
                 name: Some(self.name.clone()),
                 ..ObjectMeta::default()
             },
             spec: Some(spec),
         };
+        self.annotate(&mut lease.metadata);
         let result = self
             .call(self.api.create(&PostParams::default(), &lease))
             .await;
@@ -268,14 +278,22 @@ impl Renewer {
         let Some(cached) = &self.cached else {
             return Written::Conflict;
         };
-        let lease = Lease {
+        let mut lease = Lease {
             spec: Some(spec),
             ..cached.clone()
         };
+        self.annotate(&mut lease.metadata);
         let result = self
             .call(self.api.replace(&self.name, &PostParams::default(), &lease))
             .await;
         self.written(result, "updating")
+    }
+
+    fn annotate(&self, metadata: &mut ObjectMeta) {
+        metadata
+            .annotations
+            .get_or_insert_with(Default::default)
+            .insert(L2_FAILOVER_AFTER.to_owned(), self.failover_after.clone());
     }
 
     fn written(&mut self, result: Option<kube::Result<Lease>>, verb: &str) -> Written {

@@ -102,6 +102,7 @@ pub async fn run(
         &settings.namespace,
         &settings.node,
         timing,
+        t.failover_after(),
         settings.agent_health.clone(),
         metrics.clone(),
     );

@@ -5,7 +5,7 @@
 
 use crate::error::Error;
 use crate::index::{Collection, SharedIndex};
-use crate::liveness::node_of;
+use crate::liveness::{LeaseRecord, node_of};
 use crate::observed::{self, ObservedService, ObservedSlice};
 use ferrule_api::l2announcement::v2alpha1::CiliumL2AnnouncementPolicy;
 use ferrule_api::node_l2announcements::v1alpha1::NodeL2Announcement;
@@ -125,7 +125,7 @@ async fn leases(
     let events = watcher::watcher(api, watcher::Config::default()).default_backoff();
     let node_and_spec = |lease: &Lease| {
         let node = node_of(lease.metadata.name.as_deref()?)?.to_owned();
-        Some((node, lease.spec.clone().unwrap_or_default()))
+        Some((node, LeaseRecord::of(lease)))
     };
     feed(events, "leases", |event| match event {
         Event::Init => index.update(|i| {

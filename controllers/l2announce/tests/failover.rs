@@ -1,12 +1,16 @@
 //! Three announcers (the real binary, one per node, each with a stub agent health endpoint)
 //! against ferrule-testapi, with one policy and 30 LoadBalancer Services: the spread, and
 //! what happens to it when a node's announcer is killed, stopped gracefully, or its agent
-//! turns unhealthy. Timings: lease 2s, renew deadline 1s, retry 200ms.
+//! turns unhealthy. Timings: lease 2s, renew deadline 1s, retry 200ms (failover delay
+//! max(2s − 1s, 1s) = 1s), unless a test says otherwise.
 
 mod support;
 
 use std::time::{Duration, Instant};
-use support::{LEASE, Lab, NODES, each_once_by, expected, non_empty, owners, wait_announcements};
+use support::{
+    FAILOVER_AFTER, LEASE, Lab, NODES, each_once_by, expected, non_empty, owners,
+    wait_announcements,
+};
 
 const SERVICES: usize = 30;
 
@@ -20,7 +24,7 @@ async fn settled_on_three(lab: &Lab) -> std::collections::BTreeMap<String, Vec<S
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn services_spread_evenly_and_a_killed_node_is_replaced_after_the_lease() {
+async fn services_spread_evenly_and_a_killed_node_is_replaced_after_the_failover_delay() {
     let mut lab = Lab::start(SERVICES).await;
     let spread = settled_on_three(&lab).await;
     assert!(each_once_by(&spread, &NODES, SERVICES), "{spread:?}");
@@ -46,8 +50,27 @@ async fn services_spread_evenly_and_a_killed_node_is_replaced_after_the_lease() 
         "{lease_writes} Lease writes in 1s by 3 nodes"
     );
 
-    // kill -9 of node-b's announcer: nothing is released or withdrawn, so its Lease must
-    // expire first; until then its NodeL2Announcement stays as it was.
+    // The failover delay rides on each Lease, for the other announcers and the node's agent.
+    let lease = kube::Api::<k8s_openapi::api::coordination::v1::Lease>::namespaced(
+        lab.cluster.client.clone(),
+        "kube-system",
+    )
+    .get("ferrule-l2announce-node-b")
+    .await
+    .expect("node-b's Lease");
+    let annotations = lease.metadata.annotations.unwrap_or_default();
+    assert_eq!(
+        annotations
+            .get(ferrule_api::names::ferrule_annotation::L2_FAILOVER_AFTER)
+            .map(String::as_str),
+        Some("1s"),
+        "{annotations:?}"
+    );
+    assert_eq!(lease.spec.and_then(|s| s.lease_duration_seconds), Some(2));
+
+    // kill -9 of node-b's announcer: nothing is released or withdrawn, so the others wait
+    // until its Lease record has not changed for the failover delay it announced (1s), not
+    // for the whole lease duration (2s); until then its NodeL2Announcement stays as it was.
     let victim = 1;
     lab.announcers[victim].kill();
     let killed_at = Instant::now();
@@ -58,9 +81,17 @@ async fn services_spread_evenly_and_a_killed_node_is_replaced_after_the_lease() 
     })
     .await;
     let moved_after = killed_at.elapsed();
+    // The last renewal may precede the kill by one retry period (200ms), and the others saw
+    // it a watch latency later.
     assert!(
-        moved_after >= LEASE - Duration::from_millis(400),
-        "services moved after {moved_after:?}, before node-b's Lease (2s) could expire"
+        moved_after >= FAILOVER_AFTER - Duration::from_millis(300),
+        "services moved after {moved_after:?}, before node-b was silent for the failover delay (1s)"
+    );
+    assert!(
+        moved_after < LEASE - Duration::from_millis(200),
+        "services moved after {moved_after:?}: the others waited for the lease duration (2s), \
+         not the failover delay (1s)\n{}",
+        lab.logs()
     );
     let survivors_only: std::collections::BTreeMap<_, _> = after
         .into_iter()
@@ -150,7 +181,17 @@ async fn an_unhealthy_agent_makes_its_node_give_up_its_services() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_that_cannot_renew_stops_announcing_before_its_lease_expires() {
-    let lab = Lab::start(SERVICES).await;
+    // Lease 3s, renew deadline 1s: the failover delay (2s) is longer than the deadline, so a
+    // withdrawal well before 2s can only be the node's own deadline.
+    let timings = [
+        "--lease-duration",
+        "3s",
+        "--lease-renew-deadline",
+        "1s",
+        "--lease-retry-period",
+        "200ms",
+    ];
+    let lab = Lab::start_with(SERVICES, &timings).await;
     settled_on_three(&lab).await;
     // Lease writes fail from now on (for every node: a partition from the API server as far
     // as the Leases go), while the NodeL2Announcement writes still get through.
@@ -171,7 +212,7 @@ async fn a_node_that_cannot_renew_stops_announcing_before_its_lease_expires() {
     let took = failing_since.elapsed();
     // Renew deadline 1s after the last renewal (at most one 200ms retry period before the
     // fault), so about 1.1s with the debounce; the Leases themselves cannot look expired
-    // before 1.8s, so a withdrawal by 1.7s is the deadline's doing.
+    // (failover delay 2s) before 1.8s, so a withdrawal by 1.7s is the deadline's doing.
     assert!(
         took < Duration::from_millis(1_700),
         "withdrew after {took:?}, not within the renew deadline\n{}",

@@ -35,6 +35,16 @@ impl Default for LeaseTimings {
     }
 }
 
+impl LeaseTimings {
+    /// How long other nodes wait, after a node's Lease record last changed, before they
+    /// declare the node dead: `max(L − R, R)` (see `crate::liveness` for why).
+    pub fn failover_after(&self) -> Duration {
+        self.lease_duration
+            .saturating_sub(self.renew_deadline)
+            .max(self.renew_deadline)
+    }
+}
+
 /// Timings after validation, and one warning per correction that was made.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Validated {
@@ -125,6 +135,28 @@ mod tests {
         assert_eq!(fast.validate().timings, fast);
         let faster = timings(ms(2_000), ms(1_000), ms(200));
         assert_eq!(faster.validate().timings, faster);
+    }
+
+    #[test]
+    fn failover_waits_the_lease_duration_less_the_renew_deadline_but_never_less_than_the_deadline()
+    {
+        assert_eq!(LeaseTimings::default().failover_after(), ms(10_000));
+        assert_eq!(
+            timings(ms(3_000), ms(1_000), ms(500)).failover_after(),
+            ms(2_000)
+        );
+        // L < 2R: waiting only L − R would let the others take over while the silent holder
+        // may still announce (it steps down only after R).
+        assert_eq!(
+            timings(ms(2_000), ms(1_000), ms(200)).failover_after(),
+            ms(1_000)
+        );
+        assert_eq!(
+            timings(ms(1_500), ms(1_000), ms(200)).failover_after(),
+            ms(1_000)
+        );
+        let corrected = timings(ms(500), ms(5_000), ms(2_000)).validate().timings;
+        assert_eq!(corrected.failover_after(), ms(500));
     }
 
     #[test]

@@ -28,6 +28,8 @@ pub const WITHIN: Duration = Duration::from_secs(20);
 const TEST_MANAGER: &str = "l2announce-test";
 /// The short timings of the tests: lease 2s, renew deadline 1s, retry 200ms.
 pub const LEASE: Duration = Duration::from_secs(2);
+/// The failover delay of those timings: max(lease − renew deadline, renew deadline).
+pub const FAILOVER_AFTER: Duration = Duration::from_secs(1);
 const TIMINGS: [&str; 6] = [
     "--lease-duration",
     "2s",
@@ -343,6 +345,11 @@ pub const NODES: [&str; 3] = ["node-a", "node-b", "node-c"];
 
 impl Lab {
     pub async fn start(services: usize) -> Self {
+        Self::start_with(services, &TIMINGS).await
+    }
+
+    /// Like [`Lab::start`], the announcers with other `--lease-*` flags.
+    pub async fn start_with(services: usize, timings: &[&str]) -> Self {
         let cluster = Cluster::start().await;
         for node in NODES {
             cluster.node(node).await;
@@ -360,7 +367,7 @@ impl Lab {
         let announcers = NODES
             .iter()
             .zip(&agents)
-            .map(|(node, agent)| Announcer::start(&cluster, node, agent))
+            .map(|(node, agent)| Announcer::start_with(&cluster, node, agent, timings))
             .collect();
         Self {
             cluster,
