@@ -56,13 +56,13 @@ pub const COMPONENTS: &[LabComponent] = &[
         binary: "ferrule-bgp",
         kind: Kind::Deployment,
         args: &[],
-        metrics_port: 9103,
+        metrics_port: 9104,
     },
     LabComponent {
         binary: "ferrule-egressgw",
         kind: Kind::Deployment,
         args: &[],
-        metrics_port: 9104,
+        metrics_port: 9103,
     },
     LabComponent {
         binary: "ferrule-clustermesh",
@@ -79,11 +79,17 @@ pub const COMPONENTS: &[LabComponent] = &[
     // Attaches to the node's lab uplink (topology::HOST_INTERFACE). Each agent runs under
     // `ip netns exec`, whose fresh /sys hides the host's bpffs, so it mounts a bpffs of its
     // own: a lab node's pins are private to it, as on separate machines, and last as long as
-    // that agent process.
+    // that agent process. Each agent is its node's BGP speaker too: it peers with fl-router
+    // as its CiliumBGPNodeConfig (from ferrule-bgp) says.
     LabComponent {
         binary: "ferrule-agent",
         kind: Kind::DaemonSet,
-        args: &["run", "--devices", AGENT_DEVICES],
+        args: &[
+            "run",
+            "--devices",
+            AGENT_DEVICES,
+            "--enable-bgp-control-plane",
+        ],
         metrics_port: AGENT_METRICS_PORT,
     },
 ];

@@ -7,9 +7,11 @@
 
 use crate::addresses::{AddressPlan, LAB_NAMESPACE};
 use crate::apiserver::{self, ApiServer};
+use crate::bgp_report;
 use crate::cleanup;
 use crate::components::{self, COMPONENTS, LeaseTimings, RunningComponents};
 use crate::error::Error;
+use crate::frr::{self, RouterBgp};
 use crate::http_backend::HttpBackends;
 use crate::lab_namespace::{self, LabNamespace};
 use crate::manifests;
@@ -34,6 +36,8 @@ pub const DEFAULT_EXAMPLES_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/exa
 const WATCH_INTERVAL: Duration = Duration::from_secs(1);
 /// How long the report waits for LB-IPAM to decide on every LoadBalancer Service.
 const LOAD_BALANCER_WAIT: Duration = Duration::from_secs(20);
+/// How long the report waits for the BGP sessions and the router's routes to settle.
+const BGP_WAIT: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Clone)]
 pub struct LabOptions {
@@ -87,6 +91,7 @@ pub async fn run(options: &LabOptions) -> Result<(), Error> {
     let mut lab = Lab {
         components: RunningComponents::default(),
         backends: HttpBackends::default(),
+        router: None,
         api: None,
         topology,
         state,
@@ -151,11 +156,12 @@ pub async fn run(options: &LabOptions) -> Result<(), Error> {
 }
 
 /// Everything the lab started, in the order it is stopped: components, the HTTP backends,
-/// then the API server, then the namespaces. Fields drop in declaration order, so an early return or a panic tears
-/// down in that order too.
+/// the router's bgpd, then the API server, then the namespaces. Fields drop in declaration
+/// order, so an early return or a panic tears down in that order too.
 struct Lab {
     components: RunningComponents,
     backends: HttpBackends,
+    router: Option<RouterBgp>,
     api: Option<ApiServer>,
     topology: Topology,
     state: StateDir,
@@ -168,6 +174,7 @@ impl Lab {
         let started = Instant::now();
         let components = self.components.stop();
         self.backends.stop();
+        self.router = None;
         self.api = None;
         let mut failures: Vec<String> = self
             .topology
@@ -258,6 +265,7 @@ async fn bring_up(
     }
     lab.backends = HttpBackends::start(plan, exe, &lab.state.logs())?;
     println!("{}", lab.backends);
+    start_router_bgp(lab, plan)?;
 
     // Components last: they start on a topology and an API that are known to work.
     let bin_dir = exe.parent().unwrap_or(Path::new("."));
@@ -286,7 +294,55 @@ async fn bring_up(
             wanted.not_built.join(" ")
         );
     }
-    report_load_balancers(lab).await
+    report_load_balancers(lab).await?;
+    report_bgp(lab, plan).await
+}
+
+/// FRR's bgpd in the router namespace, before the nodes' speakers start, so their first
+/// connection finds it listening.
+fn start_router_bgp(lab: &mut Lab, plan: &AddressPlan) -> Result<(), Error> {
+    if !RouterBgp::available() {
+        println!(
+            "router: no BGP ({} not found; install FRR to peer with the nodes)",
+            frr::BGPD
+        );
+        return Ok(());
+    }
+    let router = RouterBgp::start(plan, &lab.state.router())?;
+    println!(
+        "router: FRR bgpd in {} (AS {}), neighbors {} (AS {}); vtysh --vty_socket {}",
+        plan.router.namespace,
+        frr::ROUTER_ASN,
+        plan.nodes
+            .iter()
+            .map(|n| n.host.ipv4.to_string())
+            .collect::<Vec<_>>()
+            .join(" "),
+        frr::NODE_ASN,
+        router.dir().display()
+    );
+    lab.router = Some(router);
+    Ok(())
+}
+
+/// Each node's BGP sessions (its CiliumBGPNodeConfig status) and what the router learned.
+async fn report_bgp(lab: &Lab, plan: &AddressPlan) -> Result<(), Error> {
+    let (Some(api), Some(router)) = (&lab.api, &lab.router) else {
+        return Ok(());
+    };
+    let runs = |binary: &str| {
+        lab.components
+            .running
+            .iter()
+            .any(|r| r.instance.component.binary == binary)
+    };
+    if !(runs("ferrule-bgp") && runs("ferrule-agent")) {
+        println!("bgp: no sessions (ferrule-bgp and ferrule-agent are not both built)");
+        return Ok(());
+    }
+    let report = bgp_report::wait_for_bgp(&api.client, plan, router.dir(), BGP_WAIT).await?;
+    println!("{report}");
+    Ok(())
 }
 
 /// The example LoadBalancer Services and the IPs LB-IPAM assigned them from the example pools.

@@ -14,12 +14,14 @@
 
 pub mod addresses;
 pub mod apiserver;
+pub mod bgp_report;
 pub mod cleanup;
 pub mod command;
 pub mod components;
 pub mod control;
 pub mod driver;
 pub mod error;
+pub mod frr;
 pub mod http_backend;
 pub mod http_probe;
 pub mod lab;

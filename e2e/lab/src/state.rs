@@ -29,6 +29,11 @@ impl StateDir {
         self.root.join("logs")
     }
 
+    /// The router's FRR files: bgpd.conf, its pid file, vty socket and log.
+    pub fn router(&self) -> PathBuf {
+        self.root.join("router")
+    }
+
     fn pid_file(&self) -> PathBuf {
         self.root.join("lab.pid")
     }

@@ -204,8 +204,8 @@ fn up_once_twice_in_a_row_reports_and_leaves_nothing() {
             run.stdout
         );
         assert!(
-            has("example objects created: 4 "),
-            "run {attempt}: pool, L2 policy, Service and its EndpointSlice applied:\n{}",
+            has("example objects created: 7 "),
+            "run {attempt}: pool, L2 policy, Service, its EndpointSlice and the three BGP objects applied:\n{}",
             run.stdout
         );
         assert!(
