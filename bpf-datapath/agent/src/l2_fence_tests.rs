@@ -8,8 +8,9 @@ fn at(base: Instant, ms: u64) -> Instant {
     base + Duration::from_millis(ms)
 }
 
-/// A Lease as the announcer writes it: a holder, a 2s duration, renewed at `second` (its
-/// own wall clock, which the fence must never compare with ours).
+/// A Lease as an announcer without the failover annotation writes it: a holder, a 2s
+/// duration (so the fence closes after 1.8s), renewed at `second` (its own wall clock, which
+/// the fence must never compare with ours).
 fn lease(holder: Option<&str>, second: i64) -> Lease {
     Lease {
         metadata: ObjectMeta {
@@ -24,6 +25,17 @@ fn lease(holder: Option<&str>, second: i64) -> Lease {
             ..LeaseSpec::default()
         }),
     }
+}
+
+/// [`lease`] with the failover delay annotation the announcer writes.
+fn announcing(failover_after: &str, second: i64) -> Lease {
+    let mut l = lease(Some("n1"), second);
+    l.metadata.annotations = Some(
+        [(L2_FAILOVER_AFTER.to_owned(), failover_after.to_owned())]
+            .into_iter()
+            .collect(),
+    );
+    l
 }
 
 fn listed(base: Instant, initial: Option<Lease>) -> LeaseFence {
@@ -64,11 +76,11 @@ fn a_held_lease_first_seen_answers_for_its_whole_duration_whatever_its_renew_tim
     let base = Instant::now();
     // renewTime is hours in the past by this node's wall clock: skew must not matter.
     let fence = listed(base, Some(lease(Some("n1"), 1)));
-    let d = fence.decide(at(base, 1_999));
+    let d = fence.decide(at(base, 1_799));
     assert!(d.answer);
     assert_eq!(d.reason, Reason::Renewed);
-    assert_eq!(d.recheck_at, Some(at(base, 2_000)));
-    let d = fence.decide(at(base, 2_000));
+    assert_eq!(d.recheck_at, Some(at(base, 1_800)));
+    let d = fence.decide(at(base, 1_800));
     assert!(!d.answer);
     assert_eq!(d.reason, Reason::Expired);
 }
@@ -81,8 +93,8 @@ fn an_observed_renewal_lifts_the_fence_and_restarts_the_duration() {
     fence.observe(Event::Apply(lease(Some("n1"), 102)), at(base, 3_000));
     let d = fence.decide(at(base, 3_000));
     assert!(d.answer);
-    assert_eq!(d.recheck_at, Some(at(base, 5_000)));
-    assert!(!fence.decide(at(base, 5_000)).answer);
+    assert_eq!(d.recheck_at, Some(at(base, 4_800)));
+    assert!(!fence.decide(at(base, 4_800)).answer);
 }
 
 #[test]
@@ -93,9 +105,50 @@ fn an_unchanged_record_seen_again_is_not_a_renewal() {
     fence.observe(Event::Init, at(base, 1_500));
     fence.observe(Event::InitApply(lease(Some("n1"), 100)), at(base, 1_500));
     fence.observe(Event::InitDone, at(base, 1_500));
-    let d = fence.decide(at(base, 2_000));
+    let d = fence.decide(at(base, 1_800));
     assert!(!d.answer);
     assert_eq!(d.reason, Reason::Expired);
+}
+
+#[test]
+fn the_fence_closes_just_before_the_failover_delay_the_lease_announces() {
+    let base = Instant::now();
+    // 1s: the others take over 1s after the last renewal they saw; this node stops 100ms
+    // earlier, though its Lease says 2s.
+    let mut fence = listed(base, Some(announcing("1s", 100)));
+    assert_eq!(fence.decide(base).recheck_at, Some(at(base, 900)));
+    assert!(fence.decide(at(base, 899)).answer);
+    let d = fence.decide(at(base, 900));
+    assert!(!d.answer);
+    assert_eq!(d.reason, Reason::Expired);
+    // A renewal lifts it for the same delay; the annotation alone changing is no renewal.
+    fence.observe(Event::Apply(announcing("1s", 101)), at(base, 1_000));
+    assert_eq!(
+        fence.decide(at(base, 1_000)).recheck_at,
+        Some(at(base, 1_900))
+    );
+    fence.observe(Event::Apply(announcing("1500ms", 101)), at(base, 1_500));
+    let d = fence.decide(at(base, 1_500));
+    assert_eq!(
+        d.recheck_at,
+        Some(at(base, 2_350)),
+        "1.35s after the renewal at 1s"
+    );
+}
+
+#[test]
+fn a_failover_delay_that_is_unusable_or_longer_than_the_lease_counts_as_the_lease() {
+    for value in ["soon", "0s", "-1s", "1m"] {
+        assert_eq!(
+            fence_after(&announcing(value, 1), DEFAULT),
+            Duration::from_millis(1_800),
+            "{value}"
+        );
+    }
+    assert_eq!(
+        fence_after(&announcing("10s", 1), DEFAULT),
+        Duration::from_millis(1_800)
+    );
 }
 
 #[test]
@@ -131,7 +184,10 @@ fn a_lease_without_a_duration_uses_the_default() {
         spec.lease_duration_seconds = None;
     }
     let fence = listed(base, Some(l));
-    assert_eq!(fence.decide(base).recheck_at, Some(base + DEFAULT));
+    assert_eq!(
+        fence.decide(base).recheck_at,
+        Some(base + DEFAULT - DEFAULT / 10)
+    );
 }
 
 #[test]

@@ -14,6 +14,7 @@ use ferrule_agent::agent::Agent;
 use ferrule_agent::l2_entries::Device;
 use ferrule_agent::l2_fence::{DEFAULT_LEASE_PREFIX, LeaseRef};
 use ferrule_agent::run::{RunSettings, run};
+use ferrule_api::names::ferrule_annotation;
 use ferrule_api::node_l2announcements::v1alpha1::{Announcement, NodeL2Announcement, ServiceRef};
 use ferrule_bpf_loader::model::ResponderKey;
 use ferrule_bpf_loader::{InMemoryMaps, MapContents};
@@ -39,6 +40,11 @@ fn lease_name() -> String {
 /// The API with the CRDs, this node's announcement of [`VIP`] on every device, and its Lease
 /// held with `duration_seconds`, renewed once (renewal number 0).
 async fn cluster(duration_seconds: i32) -> (TestApi, Client) {
+    cluster_with(duration_seconds, None).await
+}
+
+/// Like [`cluster`], the Lease announcing `failover_after` as the announcer does.
+async fn cluster_with(duration_seconds: i32, failover_after: Option<&str>) -> (TestApi, Client) {
     let api = TestApi::start().await.expect("ferrule-testapi starts");
     let client = api.client().await.expect("client");
     ferrule_testapi::test_helpers::install_crds(
@@ -71,7 +77,13 @@ async fn cluster(duration_seconds: i32) -> (TestApi, Client) {
         .await
         .expect("announcement");
     let lease: Lease = serde_json::from_value(json!({
-        "metadata": {"name": lease_name(), "namespace": NAMESPACE},
+        "metadata": {
+            "name": lease_name(),
+            "namespace": NAMESPACE,
+            "annotations": failover_after
+                .map(|f| json!({ ferrule_annotation::L2_FAILOVER_AFTER: f }))
+                .unwrap_or_else(|| json!({})),
+        },
         "spec": {"holderIdentity": NODE, "leaseDurationSeconds": duration_seconds,
                  "renewTime": renew_time(0)}
     }))
@@ -203,6 +215,33 @@ async fn an_unrenewed_lease_withdraws_the_entries_and_a_renewal_brings_them_back
         .wait_for_n(ANNOUNCE, 2, Duration::from_secs(5))
         .await;
     assert!(!agent.fenced());
+}
+
+#[tokio::test]
+async fn the_fence_follows_the_failover_delay_on_the_lease_not_its_duration() {
+    // The announcer says the others take over 1s after its last renewal; the Lease itself
+    // lasts 30s. A withdrawal within seconds can only come from the annotation.
+    let (_api, client) = cluster_with(30, Some("1s")).await;
+    let renewer = Renewer::start(client.clone(), 1);
+    let recorder = Recorder::default();
+    let agent = start(&client, InMemoryMaps::default(), &recorder);
+    recorder.wait_for(ANNOUNCE).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(recorder.count(WITHDRAW), 0, "{:?}", recorder.lines());
+
+    drop(renewer);
+    let stopped = Instant::now();
+    recorder
+        .wait_for_n(WITHDRAW, 1, Duration::from_secs(5))
+        .await;
+    // 0.9s after the last renewal seen, which is at most one 200ms period before `stopped`.
+    assert!(
+        stopped.elapsed() >= Duration::from_millis(500),
+        "withdrawn {:?} after the last renewal: before the failover delay could pass",
+        stopped.elapsed()
+    );
+    assert!(agent.fenced());
+    assert_eq!(recorder.table(), Some(BTreeSet::new()));
 }
 
 #[tokio::test]
