@@ -6,7 +6,8 @@
 //!   the first and from the last status write), and until it holds none once they are cleared;
 //! - the agent's memory idle and with the routes (the agent includes the datapath, so its
 //!   figures bound the speaker's);
-//! - the agent's CPU with 10 established peers holding the routes, without and with BFD.
+//! - the agent's CPU with 10 established peers holding the routes, without and with BFD;
+//! - the same peers and routes from a bare speaker process (no Kubernetes, no datapath).
 //!
 //! The LB IPs are IPv6 /128s from 2001:db8:1::/64 (no IPv4 documentation range holds 10,000
 //! addresses), advertised over IPv4 sessions with the node's IPv6 address as next hop.
@@ -22,6 +23,7 @@ mod routers;
 
 mod frr;
 mod objects;
+mod speaker_only;
 mod usage;
 
 use std::sync::Arc;
@@ -32,7 +34,8 @@ use frr::{Poll, bfdd_conf, bgpd_conf};
 use lan::Lan;
 use objects::Objects;
 use routers::{Frr, Link, ROUTER_V4, require_root};
-use usage::{Table, agent_usage};
+use speaker_only::SpeakerOnly;
+use usage::{Table, process_usage};
 
 const SERVICES: usize = 10_000;
 const EXTRA_ROUTERS: usize = 9;
@@ -44,6 +47,11 @@ const CPU_WINDOW: Duration = Duration::from_secs(30);
 const SETTLE: Duration = Duration::from_secs(5);
 
 fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(at) = args.iter().position(|a| a == speaker_only::CHILD_FLAG) {
+        speaker_only::child_main(&args[at + 1..]);
+        return;
+    }
     if !require_root() {
         return;
     }
@@ -80,13 +88,14 @@ async fn run(link: &Link, frrs: Arc<Vec<(String, Frr)>>) -> String {
     let addrs: Vec<String> = frrs.iter().map(|(addr, _)| addr.clone()).collect();
     let objects = Objects::new(client, NODE, SERVICES);
     objects.create_base(&addrs[..1]).await;
-    let agent = Agent::start(link, NODE, api.kubeconfig_path(), METRICS);
+    // Default route poll interval (30 s): the steady state a node would see.
+    let agent = Agent::start_with(link, NODE, api.kubeconfig_path(), METRICS, &[]);
     let pid = agent.pid();
     let poll = Poll::new(frrs.clone());
     poll.until(&[0], 0, Duration::from_secs(30), || agent.log())
         .await;
     tokio::time::sleep(SETTLE).await;
-    let idle = agent_usage(pid);
+    let idle = process_usage(pid);
 
     let mut scale = Table::new(&["step", "time", "note"]);
     let mut memory = Table::new(&["agent state", "VmRSS", "VmHWM"]);
@@ -99,7 +108,7 @@ async fn run(link: &Link, frrs: Arc<Vec<(String, Frr)>>) -> String {
         "API writes, 64 at a time".into(),
     ]);
     tokio::time::sleep(SETTLE).await;
-    let with_services = agent_usage(pid);
+    let with_services = process_usage(pid);
     memory.row(&[
         format!("{SERVICES} Services without LB IPs"),
         with_services.rss(),
@@ -107,13 +116,13 @@ async fn run(link: &Link, frrs: Arc<Vec<(String, Frr)>>) -> String {
     ]);
 
     for round in ["first", "again"] {
-        let before = agent_usage(pid);
+        let before = process_usage(pid);
         let waiting = poll.until_later(&[0], SERVICES, Duration::from_secs(120));
         let (first, last) = objects.set_ingress(true).await;
         let done = waiting
             .await
             .unwrap_or_else(|e| panic!("{e}\n{}", agent.log()));
-        let after = agent_usage(pid);
+        let after = process_usage(pid);
         scale.row(&[
             format!("advertise {SERVICES} ({round}): status writes"),
             format!("{:.2?}", last - first),
@@ -133,7 +142,7 @@ async fn run(link: &Link, frrs: Arc<Vec<(String, Frr)>>) -> String {
         ]);
         if round == "first" {
             tokio::time::sleep(SETTLE).await;
-            let routes = agent_usage(pid);
+            let routes = process_usage(pid);
             memory.row(&[
                 format!("{SERVICES} routes to 1 peer"),
                 routes.rss(),
@@ -163,6 +172,7 @@ async fn run(link: &Link, frrs: Arc<Vec<(String, Frr)>>) -> String {
 
     let all: Vec<usize> = (0..frrs.len()).collect();
     let mut cpu = Table::new(&[
+        "process",
         "peers",
         "BFD",
         "CPU (% of a core)",
@@ -189,14 +199,15 @@ async fn run(link: &Link, frrs: Arc<Vec<(String, Frr)>>) -> String {
                 .await;
         }
         tokio::time::sleep(SETTLE * 2).await;
-        let before = agent_usage(pid);
+        let before = process_usage(pid);
         let start = Instant::now();
         tokio::time::sleep(CPU_WINDOW).await;
-        let after = agent_usage(pid);
+        let after = process_usage(pid);
         poll.until(&all, SERVICES, Duration::from_secs(5), || agent.log())
             .await;
         let per_sec = (after.cpu_secs() - before.cpu_secs()) / start.elapsed().as_secs_f64();
         cpu.row(&[
+            "agent".into(),
             frrs.len().to_string(),
             if bfd { "100 ms x 3" } else { "off" }.into(),
             format!("{:.2} %", per_sec * 100.0),
@@ -206,10 +217,43 @@ async fn run(link: &Link, frrs: Arc<Vec<(String, Frr)>>) -> String {
         ]);
     }
     drop(agent);
+
+    // The same routes and peers from a bare speaker, once the routers saw the agent go.
+    tokio::time::sleep(SETTLE).await;
+    let speaker = SpeakerOnly::start(link, SERVICES, &addrs);
+    let started = Instant::now();
+    poll.until(&all, SERVICES, Duration::from_secs(180), String::new)
+        .await;
+    scale.row(&[
+        format!("speaker only: all {} peers hold {SERVICES}", frrs.len()),
+        format!("{:.2?}", started.elapsed()),
+        "from the process start".into(),
+    ]);
+    tokio::time::sleep(SETTLE * 2).await;
+    let before = process_usage(speaker.pid());
+    let start = Instant::now();
+    tokio::time::sleep(CPU_WINDOW).await;
+    let after = process_usage(speaker.pid());
+    let per_sec = (after.cpu_secs() - before.cpu_secs()) / start.elapsed().as_secs_f64();
+    memory.row(&[
+        format!("speaker only: {SERVICES} routes to {} peers", frrs.len()),
+        after.rss(),
+        after.hwm(),
+    ]);
+    cpu.row(&[
+        "speaker only".into(),
+        frrs.len().to_string(),
+        "off".into(),
+        format!("{:.2} %", per_sec * 100.0),
+        format!("{:.1}", per_sec * 1000.0),
+        after.rss(),
+        after.hwm(),
+    ]);
+    drop(speaker);
     format!(
         "### Advertising {SERVICES} LB IPs (IPv6 /128) to FRR\n\n{scale}\n\
          ### Agent memory\n\n{memory}\n\
-         ### Agent CPU in steady state ({} s, {SERVICES} routes to each peer, \
+         ### CPU in steady state ({} s, {SERVICES} routes to each peer, \
          keepalive 30 s / hold 90 s)\n\n{cpu}",
         CPU_WINDOW.as_secs()
     )

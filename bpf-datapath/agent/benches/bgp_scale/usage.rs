@@ -1,8 +1,8 @@
-//! The agent's memory and CPU time from /proc, and the markdown tables they go into.
+//! A process's memory and CPU time from /proc, and the markdown tables they go into.
 
 use std::fmt;
 
-/// One reading of the agent's /proc entries.
+/// One reading of a process's /proc entries.
 pub struct Usage {
     rss_kib: u64,
     hwm_kib: u64,
@@ -39,7 +39,7 @@ fn clock_ticks_per_sec() -> f64 {
         .expect("CLK_TCK is a number")
 }
 
-pub fn agent_usage(pid: u32) -> Usage {
+pub fn process_usage(pid: u32) -> Usage {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("agent running");
     let kib = |key: &str| {
         status

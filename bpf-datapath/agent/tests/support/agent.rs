@@ -21,8 +21,21 @@ pub struct Agent {
 
 impl Agent {
     /// `ferrule-agent run --enable-bgp-control-plane` as node `node`, its datapath on the
-    /// node's end of `link`, metrics on `metrics` (an address in the node namespace).
+    /// node's end of `link`, metrics on `metrics` (an address in the node namespace), and
+    /// routes re-read every 2 s (so tests see route changes quickly).
     pub fn start(link: &Link, node: &str, kubeconfig: &Path, metrics: &str) -> Self {
+        let flags = ["--bgp-route-poll-interval", "2s"];
+        Self::start_with(link, node, kubeconfig, metrics, &flags)
+    }
+
+    /// [`Self::start`] with `flags` added instead of the route poll interval.
+    pub fn start_with(
+        link: &Link,
+        node: &str,
+        kubeconfig: &Path,
+        metrics: &str,
+        flags: &[&str],
+    ) -> Self {
         let log = std::env::temp_dir().join(format!("{}-agent.log", link.node_ns));
         let file = std::fs::File::create(&log).expect("agent log file");
         let child = Command::new("ip")
@@ -43,11 +56,8 @@ impl Agent {
             ])
             .args(["--pin-dir", &format!("/sys/fs/bpf/{}", link.node_ns)])
             .args(["--metrics-addr", metrics, "--l2-announcements=false"])
-            .args([
-                "--enable-bgp-control-plane",
-                "--bgp-route-poll-interval",
-                "2s",
-            ])
+            .arg("--enable-bgp-control-plane")
+            .args(flags)
             .stdout(file.try_clone().expect("log file"))
             .stderr(file)
             .spawn()
