@@ -323,6 +323,7 @@ mod tests {
             router_neighbors: vec![Neighbor {
                 address: "192.0.2.11".into(),
                 state: "Established".into(),
+                established_count: 1,
             }],
             ..BgpReport::default()
         };

@@ -195,6 +195,8 @@ pub struct Neighbor {
     pub address: String,
     /// `Established`, `Active`, `Idle`…
     pub state: String,
+    /// How many times a session with it came up: a reset shows as one more.
+    pub established_count: u64,
 }
 
 /// The neighbors in `show bgp neighbors json`, by address.
@@ -207,6 +209,7 @@ pub fn parse_neighbors(json: &Value) -> Vec<Neighbor> {
         .map(|(address, n)| Neighbor {
             address: address.clone(),
             state: n["bgpState"].as_str().unwrap_or_default().to_owned(),
+            established_count: n["connectionsEstablished"].as_u64().unwrap_or(0),
         })
         .collect();
     found.sort_by(|a, b| a.address.cmp(&b.address));
@@ -378,18 +381,21 @@ mod tests {
     fn neighbors_and_communities() {
         let neighbors = json!({
             "192.0.2.12": {"remoteAs": 64497, "bgpState": "Active"},
-            "192.0.2.11": {"remoteAs": 64497, "bgpState": "Established"},
+            "192.0.2.11": {"remoteAs": 64497, "bgpState": "Established",
+                           "connectionsEstablished": 1},
         });
         assert_eq!(
             parse_neighbors(&neighbors),
             [
                 Neighbor {
                     address: "192.0.2.11".into(),
-                    state: "Established".into()
+                    state: "Established".into(),
+                    established_count: 1,
                 },
                 Neighbor {
                     address: "192.0.2.12".into(),
-                    state: "Active".into()
+                    state: "Active".into(),
+                    established_count: 0,
                 },
             ]
         );

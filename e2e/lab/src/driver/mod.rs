@@ -1,7 +1,8 @@
 //! Running a lab from a test or a benchmark: start `ferrule-lab up` as a child and wait until
 //! it runs ([`lab_process`]), run kubectl inside it, read who announces what
 //! ([`announcements`]), create LoadBalancer Services with endpoints ([`workload`]), and look
-//! at it the way a client on the LAN does: ARP / NDP ([`neighbors`]) and HTTP ([`client`]).
+//! at it the way a client on the LAN does: ARP / NDP ([`neighbors`]) and HTTP ([`client`]),
+//! or the way the external router does: BGP ([`router`]).
 //!
 //! Everything here runs in the caller's namespace and reaches into the lab with
 //! `ip netns exec`, so the caller needs root, as `ferrule-lab up` does.
@@ -10,6 +11,7 @@ pub mod announcements;
 pub mod client;
 pub mod lab_process;
 pub mod neighbors;
+pub mod router;
 pub mod workload;
 
 use crate::error::Error;

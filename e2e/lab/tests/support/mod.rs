@@ -37,7 +37,7 @@ pub fn require_built(binaries: &[&str]) {
         assert!(
             path.is_file(),
             "{} is missing: the lab starts only the ferrule binaries built next to it; run \
-             `cargo build --bins -p ferrule-lbipam -p ferrule-l2announce -p ferrule-agent` \
+             `cargo build --bins -p ferrule-lbipam -p ferrule-l2announce -p ferrule-agent -p ferrule-bgp` \
              before `cargo test -p ferrule-lab`",
             path.display()
         );
