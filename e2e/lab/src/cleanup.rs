@@ -1,5 +1,6 @@
 //! Removing what a crashed or still-running lab left behind: every `fl-` namespace (and the
-//! processes inside it), every `fl-` link in the root namespace, the state directory.
+//! processes inside it: components, HTTP backends, the router's bgpd), every `fl-` link in
+//! the root namespace, the state directory.
 //!
 //! The prefix is the whole safety argument: the lab creates nothing without it and deletes
 //! nothing with another name, so cleanup cannot touch the machine's own networking.
