@@ -252,7 +252,7 @@ async fn run(link: &Link, frrs: Arc<Vec<(String, Frr)>>) -> String {
     drop(speaker);
     format!(
         "### Advertising {SERVICES} LB IPs (IPv6 /128) to FRR\n\n{scale}\n\
-         ### Agent memory\n\n{memory}\n\
+         ### Memory (the agent; last row a bare speaker)\n\n{memory}\n\
          ### CPU in steady state ({} s, {SERVICES} routes to each peer, \
          keepalive 30 s / hold 90 s)\n\n{cpu}",
         CPU_WINDOW.as_secs()
