@@ -8,6 +8,7 @@ use ferrule_bgp_speaker::{LargeCommunity, Prefix};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Everything the node's speaker should do, and what in the configuration prevented parts of
@@ -19,6 +20,32 @@ pub struct DesiredBgp {
     pub instances: Vec<DesiredInstance>,
     /// Sorted, without duplicates.
     pub problems: Vec<Problem>,
+}
+
+impl DesiredBgp {
+    /// Every route table, each shared table once.
+    fn tables(&self) -> Vec<&Arc<RouteTable>> {
+        let mut out: Vec<&Arc<RouteTable>> = Vec::new();
+        let all = self.instances.iter().flat_map(|i| &i.peers);
+        for family in all.flat_map(|p| p.families.values()) {
+            if !out.iter().any(|t| Arc::ptr_eq(t, &family.routes)) {
+                out.push(&family.routes);
+            }
+        }
+        out
+    }
+
+    /// Replaces each table equal to one of `previous` by that one, so tables that did not
+    /// change keep their identity (and their memory is not held twice while both exist).
+    pub fn keep_unchanged_tables(&mut self, previous: &DesiredBgp) {
+        let previous = previous.tables();
+        let all = self.instances.iter_mut().flat_map(|i| &mut i.peers);
+        for family in all.flat_map(|p| p.families.values_mut()) {
+            if let Some(old) = previous.iter().find(|old| ***old == family.routes) {
+                family.routes = Arc::clone(old);
+            }
+        }
+    }
 }
 
 /// One BGP instance (virtual router) on the node.
@@ -103,8 +130,11 @@ pub struct GracefulRestart {
 pub struct FamilyAdvertisement {
     /// Names of the `CiliumBGPAdvertisement` objects the family's selector picked, sorted.
     pub advertisements: Vec<String>,
-    /// The Adj-RIB-Out of the family: prefixes of the family's address type only.
-    pub routes: RouteTable,
+    /// The Adj-RIB-Out of the family: prefixes of the family's address type only. Peers
+    /// announced the same routes share one table, and a recomputation keeps the tables that
+    /// did not change ([`DesiredBgp::keep_unchanged_tables`]), so an unchanged `Arc` (by
+    /// pointer) means unchanged routes.
+    pub routes: Arc<RouteTable>,
 }
 
 /// Prefix → path attributes of the announced route.

@@ -7,15 +7,16 @@ use crate::desired::DesiredBgp;
 use crate::gateway::DefaultGateways;
 use crate::inputs::{AuthSecret, Inputs};
 use crate::problems::Problem;
+use crate::views::{EndpointSliceView, ServiceView};
 use ferrule_api::bgp::advertisement::v2::CiliumBGPAdvertisement;
 use ferrule_api::bgp::node_config::v2::CiliumBGPNodeConfig;
 use ferrule_api::bgp::peer_config::v2::CiliumBGPPeerConfig;
 use ferrule_api::pod_ip_pool::v2alpha1::CiliumPodIPPool;
-use futures::{Stream, StreamExt as _};
+use futures::{Stream, StreamExt as _, TryStreamExt as _};
 use k8s_openapi::api::core::v1::{Node, Secret, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::api::{Api, ApiResource, DynamicObject};
-use kube::runtime::reflector::{self, Store, store::Writer};
+use kube::runtime::reflector::{self, Lookup, Store, store::Writer};
 use kube::runtime::{WatchStreamExt as _, watcher};
 use kube::{Client, Resource};
 use std::collections::{BTreeMap, BTreeSet};
@@ -103,8 +104,13 @@ impl Driver {
         );
         let peer_configs = watch_all::<CiliumBGPPeerConfig>(&mut tasks, &notify, &client);
         let advertisements = watch_all::<CiliumBGPAdvertisement>(&mut tasks, &notify, &client);
-        let services = watch_all::<Service>(&mut tasks, &notify, &client);
-        let slices = watch_all::<EndpointSlice>(&mut tasks, &notify, &client);
+        let services = watch_views(&mut tasks, &notify, &client, |s: Service| {
+            ServiceView::new(&s)
+        });
+        let node_name = config.node_name.clone();
+        let slices = watch_views(&mut tasks, &notify, &client, move |s: EndpointSlice| {
+            EndpointSliceView::new(&s, &node_name)
+        });
         let secrets = watch_into(
             &mut tasks,
             &notify,
@@ -161,8 +167,8 @@ struct Sources {
     nodes: Store<Node>,
     peer_configs: Store<CiliumBGPPeerConfig>,
     advertisements: Store<CiliumBGPAdvertisement>,
-    services: Store<Service>,
-    slices: Store<EndpointSlice>,
+    services: Store<ServiceView>,
+    slices: Store<EndpointSliceView>,
     secrets: Store<Secret>,
     pools: Option<(Store<CiliumPodIPPool>, Store<DynamicObject>)>,
 }
@@ -252,7 +258,8 @@ async fn recompute_loop(
             () = sender.closed() => return,
         }
         tokio::time::sleep(sources.config.debounce).await;
-        let desired = desired_bgp(&sources.inputs(&local.borrow_and_update()));
+        let mut desired = desired_bgp(&sources.inputs(&local.borrow_and_update()));
+        desired.keep_unchanged_tables(&sender.borrow());
         sender.send_if_modified(|current| {
             if *current == desired {
                 return false;
@@ -305,6 +312,38 @@ where
 {
     let store = writer.as_reader();
     let events = reflector::reflector(writer, watcher::watcher(api, config).default_backoff());
+    tasks.spawn(drain(
+        events,
+        Arc::clone(notify),
+        std::any::type_name::<K>(),
+    ));
+    store
+}
+
+/// Runs a reflector of every `K` that stores `view(object)` instead of the object.
+fn watch_views<K, V>(
+    tasks: &mut JoinSet<()>,
+    notify: &Arc<Notify>,
+    client: &Client,
+    view: impl Fn(K) -> V + Send + 'static,
+) -> Store<V>
+where
+    K: Resource + Clone + Debug + serde::de::DeserializeOwned + Send + Sync + 'static,
+    K::DynamicType: Default,
+    V: Lookup<DynamicType = ()> + Clone + Send + Sync + 'static,
+{
+    let writer = Writer::<V>::new(());
+    let store = writer.as_reader();
+    let objects = watcher::watcher(Api::<K>::all(client.clone()), watcher::Config::default())
+        .default_backoff()
+        .map_ok(move |event| match event {
+            watcher::Event::Apply(o) => watcher::Event::Apply(view(o)),
+            watcher::Event::Delete(o) => watcher::Event::Delete(view(o)),
+            watcher::Event::InitApply(o) => watcher::Event::InitApply(view(o)),
+            watcher::Event::Init => watcher::Event::Init,
+            watcher::Event::InitDone => watcher::Event::InitDone,
+        });
+    let events = reflector::reflector(writer, objects);
     tasks.spawn(drain(
         events,
         Arc::clone(notify),

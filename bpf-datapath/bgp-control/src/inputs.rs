@@ -3,12 +3,12 @@
 //! read, its default gateways, its interface addresses).
 
 use crate::gateway::DefaultGateways;
+use crate::views::{EndpointSliceView, ServiceView};
 use ferrule_api::bgp::advertisement::v2::CiliumBGPAdvertisement;
 use ferrule_api::bgp::node_config::v2::CiliumBGPNodeConfig;
 use ferrule_api::bgp::peer_config::v2::CiliumBGPPeerConfig;
 use ferrule_api::pod_ip_pool::v2alpha1::CiliumPodIPPool;
-use k8s_openapi::api::core::v1::{Node, Service};
-use k8s_openapi::api::discovery::v1::EndpointSlice;
+use k8s_openapi::api::core::v1::Node;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
@@ -24,8 +24,9 @@ pub struct Inputs {
     pub node_config: Option<Arc<CiliumBGPNodeConfig>>,
     pub peer_configs: Vec<Arc<CiliumBGPPeerConfig>>,
     pub advertisements: Vec<Arc<CiliumBGPAdvertisement>>,
-    pub services: Vec<Arc<Service>>,
-    pub endpoint_slices: Vec<Arc<EndpointSlice>>,
+    pub services: Vec<Arc<ServiceView>>,
+    /// Reduced for this node (see [`EndpointSliceView::new`]).
+    pub endpoint_slices: Vec<Arc<EndpointSliceView>>,
     pub pod_ip_pools: Vec<Arc<CiliumPodIPPool>>,
     /// Pool name → CIDRs allocated from it to this node (multi-pool IPAM, as
     /// `CiliumNode.spec.ipam.pools.allocated` lists them).

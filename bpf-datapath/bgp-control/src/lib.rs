@@ -18,6 +18,7 @@ pub mod gateway;
 pub mod inputs;
 pub mod problems;
 pub mod status;
+pub mod views;
 
 pub use crate::core::desired_bgp;
 pub use desired::{
@@ -31,3 +32,4 @@ pub use ferrule_bgp_speaker::{LargeCommunity, Prefix};
 pub use gateway::{DefaultGateways, Route, default_gateways};
 pub use inputs::{AuthSecret, Inputs, router_id_from_mac};
 pub use problems::Problem;
+pub use views::{EndpointSliceView, ServiceView};

@@ -220,16 +220,20 @@ impl Speaker {
     /// for duplicate prefixes.
     pub fn set_routes(&self, peer: IpAddr, routes: Vec<Route>) {
         let table: BTreeMap<Prefix, Route> = routes.into_iter().map(|r| (r.prefix, r)).collect();
+        self.set_route_table(peer, Arc::new(table));
+    }
+
+    /// [`Self::set_routes`] with a table that may be shared: peers handed the same `Arc` hold
+    /// one copy between them (an equal table already held is swapped for it silently).
+    pub fn set_route_table(&self, peer: IpAddr, table: Arc<BTreeMap<Prefix, Route>>) {
         let mut all = lock(&self.inner.routes);
         let tx = all
             .entry(peer.to_canonical())
             .or_insert_with(|| watch::Sender::new(Arc::new(BTreeMap::new())));
         tx.send_if_modified(|current| {
-            if **current == table {
-                return false;
-            }
-            *current = Arc::new(table);
-            true
+            let changed = !Arc::ptr_eq(current, &table) && **current != *table;
+            *current = table;
+            changed
         });
     }
 

@@ -8,8 +8,8 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use ferrule_bfd::{SessionState, StateChange};
-use ferrule_bgp_control::{DesiredBgp, DesiredInstance, DesiredPeer};
-use ferrule_bgp_speaker::{GlobalConfig, PeerStatus, Speaker};
+use ferrule_bgp_control::{DesiredBgp, DesiredInstance, DesiredPeer, RouteTable};
+use ferrule_bgp_speaker::{GlobalConfig, PeerStatus, Prefix, Route, Speaker};
 use tokio::sync::{Notify, broadcast};
 use tokio::task::JoinHandle;
 
@@ -40,6 +40,52 @@ pub struct Instances {
     changed: Arc<Notify>,
     /// Errors logged by the last apply, so a lasting one is logged once, not every tick.
     logged: BTreeSet<String>,
+    /// The speaker tables of the last apply and the desired tables each was made from:
+    /// peers with the same routes share one, and an unchanged one is not rebuilt.
+    tables: Vec<SpeakerTable>,
+}
+
+/// A route table as the speaker takes it, and the desired family tables it was made from.
+#[derive(Debug)]
+struct SpeakerTable {
+    from: Vec<Arc<RouteTable>>,
+    routes: Arc<BTreeMap<Prefix, Route>>,
+}
+
+impl SpeakerTable {
+    fn made_from(&self, peer: &DesiredPeer) -> bool {
+        self.from.len() == peer.families.len()
+            && self
+                .from
+                .iter()
+                .zip(peer.families.values())
+                .all(|(table, family)| Arc::ptr_eq(table, &family.routes))
+    }
+}
+
+/// The speaker table of `peer`: one made for an earlier peer of this apply, or by the last
+/// apply, or a new one (which is remembered in `made`).
+fn speaker_table(
+    peer: &DesiredPeer,
+    made: &mut Vec<SpeakerTable>,
+    last: &[SpeakerTable],
+) -> Arc<BTreeMap<Prefix, Route>> {
+    if let Some(table) = made.iter().find(|t| t.made_from(peer)) {
+        return Arc::clone(&table.routes);
+    }
+    let routes = match last.iter().find(|t| t.made_from(peer)) {
+        Some(table) => Arc::clone(&table.routes),
+        None => Arc::new(routes(peer)),
+    };
+    made.push(SpeakerTable {
+        from: peer
+            .families
+            .values()
+            .map(|f| Arc::clone(&f.routes))
+            .collect(),
+        routes: Arc::clone(&routes),
+    });
+    routes
 }
 
 /// What the status loop reads: per instance its sessions, with the BFD state of each.
@@ -58,6 +104,7 @@ impl Instances {
             bfd: BfdSessions::default(),
             changed,
             logged: BTreeSet::new(),
+            tables: Vec::new(),
         }
     }
 
@@ -91,6 +138,8 @@ impl Instances {
         }
         let mut errors = BTreeSet::new();
         let mut bfd = Vec::new();
+        let mut tables = Vec::new();
+        let last_tables = std::mem::take(&mut self.tables);
         for instance in &desired.instances {
             let Some(running) = self.running_for(instance, &mut errors) else {
                 continue;
@@ -113,13 +162,15 @@ impl Instances {
             }
             // Routes first: a new session's first UPDATEs then carry the whole table.
             for peer in &instance.peers {
-                running.speaker.set_routes(peer.address, routes(peer));
+                let table = speaker_table(peer, &mut tables, &last_tables);
+                running.speaker.set_route_table(peer.address, table);
             }
             for error in running.speaker.apply_peers(configs) {
                 errors.insert(format!("BGP instance {}: {error}", instance.name));
             }
             running.peers = instance.peers.clone();
         }
+        self.tables = tables;
         errors.extend(self.bfd.apply(bfd));
         for error in errors.difference(&self.logged) {
             tracing::error!(subsys = "bgp-control-plane", %error, "BGP configuration not applied");

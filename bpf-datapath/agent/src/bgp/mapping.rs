@@ -9,7 +9,7 @@ use std::time::Duration;
 use ferrule_bgp_control::status::{PeerSessionStatus, RouteCounts};
 use ferrule_bgp_control::{DesiredInstance, DesiredPeer};
 use ferrule_bgp_speaker::{
-    Community, GlobalConfig, GracefulRestart, PeerConfig, PeerStatus, Route, RouteAttrs,
+    Community, GlobalConfig, GracefulRestart, PeerConfig, PeerStatus, Prefix, Route, RouteAttrs,
 };
 
 /// Interface name → its addresses (as the route reader reports them).
@@ -100,12 +100,14 @@ pub fn peer_config(
     config
 }
 
-/// Everything announced to `peer`: the union of its families' tables.
-pub fn routes(peer: &DesiredPeer) -> Vec<Route> {
-    peer.families
+/// Everything announced to `peer`: the union of its families' tables, by prefix.
+pub fn routes(peer: &DesiredPeer) -> BTreeMap<Prefix, Route> {
+    let all = peer
+        .families
         .values()
-        .flat_map(|family| family.routes.iter())
-        .map(|(prefix, attributes)| Route {
+        .flat_map(|family| family.routes.iter());
+    all.map(|(prefix, attributes)| {
+        let route = Route {
             prefix: *prefix,
             attrs: RouteAttrs {
                 communities: attributes
@@ -117,8 +119,10 @@ pub fn routes(peer: &DesiredPeer) -> Vec<Route> {
                 large_communities: attributes.large_communities.iter().copied().collect(),
                 local_preference: attributes.local_preference,
             },
-        })
-        .collect()
+        };
+        (*prefix, route)
+    })
+    .collect()
 }
 
 /// The status writer's view of one of `instance`'s sessions.

@@ -62,10 +62,8 @@ fn entry_prefixes(
             };
             let mut prefixes = Vec::new();
             for svc in &inputs.services {
-                let meta = &svc.metadata;
-                let namespace = meta.namespace.as_deref().unwrap_or_default();
-                let svc_name = meta.name.as_deref().unwrap_or_default();
-                let labels = ExtendedLabels::service(namespace, svc_name, meta.labels.as_ref());
+                let (namespace, svc_name) = (svc.namespace.as_str(), svc.name.as_str());
+                let labels = ExtendedLabels::service(namespace, svc_name, svc.labels.as_ref());
                 if !selector.matches(&labels) {
                     continue;
                 }

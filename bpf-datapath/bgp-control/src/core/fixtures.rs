@@ -7,6 +7,9 @@
 use crate::desired::{DesiredBgp, DesiredPeer, RouteAttributes};
 use crate::family::Family;
 use crate::inputs::Inputs;
+use crate::views::{EndpointSliceView, ServiceView};
+use k8s_openapi::api::core::v1::Service;
+use k8s_openapi::api::discovery::v1::EndpointSlice;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -16,6 +19,19 @@ pub(crate) const NODE: &str = "node-1";
 
 pub(crate) fn object<T: DeserializeOwned>(value: Value) -> Arc<T> {
     Arc::new(serde_json::from_value(value).expect("a valid test object"))
+}
+
+/// A Service from JSON, as the driver stores it.
+pub(crate) fn service_view(value: Value) -> Arc<ServiceView> {
+    Arc::new(ServiceView::new(&object::<Service>(value)))
+}
+
+/// An EndpointSlice from JSON, as the driver stores it on [`NODE`].
+pub(crate) fn slice_view(value: Value) -> Arc<EndpointSliceView> {
+    Arc::new(EndpointSliceView::new(
+        &object::<EndpointSlice>(value),
+        NODE,
+    ))
 }
 
 pub(crate) fn node_config(instances: Value) -> Value {

@@ -14,6 +14,7 @@ use ferrule_api::meta::LabelSelector;
 use ferrule_api::selector::ExtendedLabels;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
 
 /// The runnable instances of the node config, in its order.
 pub(crate) fn instances(inputs: &Inputs, problems: &mut Vec<Problem>) -> Vec<DesiredInstance> {
@@ -27,8 +28,9 @@ pub(crate) fn instances(inputs: &Inputs, problems: &mut Vec<Problem>) -> Vec<Des
             .iter()
             .filter_map(|c| Some((c.metadata.name.as_deref()?, c.as_ref())))
             .collect(),
-        local_endpoints: services_with_local_endpoints(&inputs.endpoint_slices, &inputs.node_name),
+        local_endpoints: services_with_local_endpoints(&inputs.endpoint_slices),
         advertisement_tables: HashMap::new(),
+        family_tables: HashMap::new(),
     };
     let mut seen = HashSet::new();
     let mut out = Vec::new();
@@ -52,6 +54,8 @@ struct Context<'a> {
     local_endpoints: HashSet<(&'a str, &'a str)>,
     /// Routes of each advertisement object, computed once however many peers select it.
     advertisement_tables: HashMap<&'a str, RouteTable>,
+    /// Family tables by what they are made of, shared by every peer they are made for.
+    family_tables: HashMap<(Family, BTreeSet<&'a str>, bool), Arc<RouteTable>>,
 }
 
 impl<'a> Context<'a> {
@@ -253,6 +257,13 @@ impl<'a> Context<'a> {
                 }
             }
         }
+        let key = (family, selected.clone(), external);
+        if let Some(routes) = self.family_tables.get(&key) {
+            return FamilyAdvertisement {
+                advertisements: selected.into_iter().map(str::to_owned).collect(),
+                routes: Arc::clone(routes),
+            };
+        }
         let mut routes = RouteTable::new();
         for advertisement in objects {
             let name = advertisement.metadata.name.as_deref().unwrap_or_default();
@@ -273,6 +284,8 @@ impl<'a> Context<'a> {
                 attributes.local_preference = None;
             }
         }
+        let routes = Arc::new(routes);
+        self.family_tables.insert(key, Arc::clone(&routes));
         FamilyAdvertisement {
             advertisements: selected.into_iter().map(str::to_owned).collect(),
             routes,

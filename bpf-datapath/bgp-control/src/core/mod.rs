@@ -32,3 +32,5 @@ mod tests_advertisements;
 mod tests_peers;
 #[cfg(test)]
 mod tests_services;
+#[cfg(test)]
+mod tests_sharing;

@@ -4,111 +4,46 @@
 //! aggregation.
 
 use crate::problems::Problem;
+use crate::views::{EndpointSliceView, ServiceView};
 use ferrule_api::bgp::advertisement::{ServiceAddressType, ServiceAdvertisement};
-use ferrule_api::names::{label, lb_class};
 use ferrule_bgp_speaker::Prefix;
-use k8s_openapi::api::core::v1::Service;
-use k8s_openapi::api::discovery::v1::EndpointSlice;
 use std::collections::HashSet;
 use std::net::IpAddr;
 
 /// Services (namespace, name) with at least one ready endpoint on the node.
-pub(crate) fn services_with_local_endpoints<'a>(
-    slices: &'a [std::sync::Arc<EndpointSlice>],
-    node: &str,
-) -> HashSet<(&'a str, &'a str)> {
-    let mut out = HashSet::new();
-    for slice in slices {
-        let (Some(namespace), Some(service)) = (
-            slice.metadata.namespace.as_deref(),
-            slice
-                .metadata
-                .labels
-                .as_ref()
-                .and_then(|l| l.get(label::ENDPOINTSLICE_SERVICE_NAME)),
-        ) else {
-            continue;
-        };
-        // An unset `ready` is an unknown state, which consumers treat as ready.
-        let local_ready = slice.endpoints.iter().any(|endpoint| {
-            endpoint.node_name.as_deref() == Some(node)
-                && endpoint
-                    .conditions
-                    .as_ref()
-                    .and_then(|c| c.ready)
-                    .unwrap_or(true)
-        });
-        if local_ready {
-            out.insert((namespace, service.as_str()));
-        }
-    }
-    out
+pub(crate) fn services_with_local_endpoints(
+    slices: &[std::sync::Arc<EndpointSliceView>],
+) -> HashSet<(&str, &str)> {
+    slices
+        .iter()
+        .filter(|slice| slice.ready_on_node)
+        .filter_map(|slice| Some((slice.namespace.as_str(), slice.service.as_deref()?)))
+        .collect()
 }
 
 /// The prefixes `advertisement` announces for `service`.
 pub(crate) fn service_prefixes(
     advertisement_name: &str,
     advertisement: &ServiceAdvertisement,
-    service: &Service,
+    service: &ServiceView,
     has_local_endpoint: bool,
     problems: &mut Vec<Problem>,
 ) -> Vec<Prefix> {
-    let Some(spec) = service.spec.as_ref() else {
-        return Vec::new();
-    };
-    let external_local = spec.external_traffic_policy.as_deref() == Some("Local");
-    let internal_local = spec.internal_traffic_policy.as_deref() == Some("Local");
     let mut prefixes = Vec::new();
     for address_type in &advertisement.addresses {
-        let (addresses, local_only): (Vec<&str>, bool) = match address_type {
+        let (addresses, local_only) = match address_type {
             ServiceAddressType::LoadBalancerIp => {
-                let class_ok = spec
-                    .load_balancer_class
-                    .as_deref()
-                    .is_none_or(|class| class == lb_class::BGP_CONTROL_PLANE);
-                if spec.type_.as_deref() != Some("LoadBalancer") || !class_ok {
-                    continue;
-                }
-                let ingress = service
-                    .status
-                    .as_ref()
-                    .and_then(|s| s.load_balancer.as_ref())
-                    .and_then(|lb| lb.ingress.as_ref());
-                let ips = ingress
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|i| i.ip.as_deref())
-                    .collect();
-                (ips, external_local)
+                (&service.load_balancer_ips, service.external_traffic_local)
             }
-            ServiceAddressType::ExternalIp => (
-                spec.external_ips
-                    .iter()
-                    .flatten()
-                    .map(String::as_str)
-                    .collect(),
-                external_local,
-            ),
-            ServiceAddressType::ClusterIp => {
-                let mut ips: Vec<&str> = spec
-                    .cluster_ips
-                    .iter()
-                    .flatten()
-                    .map(String::as_str)
-                    .collect();
-                if ips.is_empty() {
-                    ips.extend(spec.cluster_ip.as_deref());
-                }
-                (ips, internal_local)
+            ServiceAddressType::ExternalIp => {
+                (&service.external_ips, service.external_traffic_local)
             }
+            ServiceAddressType::ClusterIp => (&service.cluster_ips, service.internal_traffic_local),
         };
         if local_only && !has_local_endpoint {
             continue;
         }
-        for text in addresses {
-            let Ok(address) = text.trim().parse::<IpAddr>() else {
-                continue; // "None" (headless) or an address the API server would not accept
-            };
+        for &address in addresses {
             let prefix = if local_only {
                 Prefix::host(address)
             } else {

@@ -14,7 +14,7 @@ fn with_services(service_advertisement: Value, selector: Value, services: Vec<Va
         json!({"advertise": "bgp"}),
         json!([{"advertisementType": "Service", "service": service_advertisement, "selector": selector}]),
     ))];
-    inputs.services = services.into_iter().map(object).collect();
+    inputs.services = services.into_iter().map(service_view).collect();
     inputs
 }
 
@@ -190,7 +190,7 @@ fn external_traffic_policy_local_needs_a_ready_endpoint_on_this_node() {
     let addresses = json!({"addresses": ["LoadBalancerIP", "ExternalIP"]});
     let announced = |slices: Vec<Value>| {
         let mut inputs = with_services(addresses.clone(), all_services(), vec![service.clone()]);
-        inputs.endpoint_slices = slices.into_iter().map(object).collect();
+        inputs.endpoint_slices = slices.into_iter().map(slice_view).collect();
         prefixes(&desired_bgp(&inputs), Ipv4Unicast)
     };
     assert!(announced(vec![]).is_empty(), "no endpoints at all");
@@ -239,7 +239,7 @@ fn cluster_ips_follow_internal_traffic_policy_and_ignore_the_external_one() {
             all_services(),
             vec![lb_service("web", "198.51.100.1", spec)],
         );
-        inputs.endpoint_slices = slices.into_iter().map(object).collect();
+        inputs.endpoint_slices = slices.into_iter().map(slice_view).collect();
         prefixes(&desired_bgp(&inputs), Ipv4Unicast)
     };
     assert!(announced(json!({"internalTrafficPolicy": "Local"}), vec![]).is_empty());
@@ -306,7 +306,7 @@ fn aggregation_is_ignored_for_external_traffic_policy_local() {
             lb_service("cluster", "203.0.113.9", json!({})),
         ],
     );
-    inputs.endpoint_slices = vec![object(slice("local", NODE, Some(true)))];
+    inputs.endpoint_slices = vec![slice_view(slice("local", NODE, Some(true)))];
     assert_eq!(
         prefixes(&desired_bgp(&inputs), Ipv4Unicast),
         ["198.51.100.1/32", "203.0.113.0/24"]
