@@ -9,7 +9,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Bfdd, Link, OUR_V4, THEIR_V4, ip};
+use common::{Bfdd, OUR_V4, THEIR_V4, ip};
 use ferrule_bfd::{Bfd, PeerSpec, SessionState};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::time::{Instant, timeout};
@@ -25,10 +25,10 @@ fn main() {
     if !common::require_root() {
         return;
     }
-    let link = Link::new("bd");
-    let bfdd = Bfdd::start(&link.theirs, &[(OUR_V4, THEIR_V4)], 100, MULT);
+    let link = common::link("bd");
+    let bfdd = Bfdd::start(&link.far, &[(OUR_V4, THEIR_V4)], 100, MULT);
     let mut samples = Vec::with_capacity(cuts);
-    common::enter_netns_then(&link.ours, || async {
+    common::enter_netns_then(&link.near, || async {
         let bfd = Bfd::new();
         let mut events = bfd.subscribe();
         let mut status = bfd

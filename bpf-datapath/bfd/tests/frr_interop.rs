@@ -4,7 +4,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Bfdd, Link, OUR_V4, OUR_V6, THEIR_V4, THEIR_V6, ip};
+use common::{Bfdd, OUR_V4, OUR_V6, THEIR_V4, THEIR_V6, ip};
 use ferrule_bfd::{Bfd, Diagnostic, PeerSpec, SessionState, StateChange};
 use tokio::sync::broadcast;
 use tokio::time::{Instant, timeout};
@@ -37,9 +37,9 @@ fn up_detect_recover(prefix: &str, ours: &'static str, theirs: &'static str) {
     if !common::require_root() {
         return;
     }
-    let link = Link::new(prefix);
-    let bfdd = Bfdd::start(&link.theirs, &[(ours, theirs)], 100, MULT);
-    common::enter_netns_then(&link.ours, || async {
+    let link = common::link(prefix);
+    let bfdd = Bfdd::start(&link.far, &[(ours, theirs)], 100, MULT);
+    common::enter_netns_then(&link.near, || async {
         let bfd = Bfd::new();
         let mut events = bfd.subscribe();
         let spec = PeerSpec::new(ip(ours), ip(theirs)).timers(INTERVAL, MULT);

@@ -6,7 +6,7 @@ mod common;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use common::{Link, OUR_V4, THEIR_V4, ip};
+use common::{OUR_V4, THEIR_V4, ip};
 use ferrule_bfd::runtime::socket::{self, LocalEndpoint, SOURCE_PORTS};
 use ferrule_bfd::{Bfd, ControlPacket, PeerSpec, SessionState};
 use tokio::time::timeout;
@@ -16,18 +16,18 @@ fn wire_ports_and_ttl_255_both_ways() {
     if !common::require_root() {
         return;
     }
-    let link = Link::new("bg");
+    let link = common::link("bg");
     common::on_own_thread(|| {
         // The fake peer's sockets are made in the router's namespace, ours in ours; both are
         // then driven from this one thread.
-        common::enter_netns(&link.theirs);
+        link.far.enter();
         let peer_endpoint = LocalEndpoint {
             address: ip(THEIR_V4),
             interface: None,
         };
         let peer_rx = socket::receiver(&peer_endpoint).expect("fake peer control port");
         let peer_tx = socket::sender(&peer_endpoint, 0).expect("fake peer source port");
-        common::enter_netns(&link.ours);
+        link.near.enter();
         let bfd = Bfd::new();
         let mut status = bfd
             .add_peer(PeerSpec::new(ip(OUR_V4), ip(THEIR_V4)))
