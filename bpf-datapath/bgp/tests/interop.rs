@@ -10,9 +10,9 @@ mod support;
 
 use std::time::Duration;
 
-use support::bird::Bird;
+use ferrule_netns_testkit::{Bird, Frr, is_root};
+
 use support::child::{SpeakerProc, field};
-use support::frr::Frr;
 use support::netns::Lab;
 use support::{eventually, never};
 
@@ -40,8 +40,16 @@ fn frr_config(neighbors: &str, extra_v4: &str, extra_v6: &str) -> String {
 
 fn established(frr: &Frr, addr: &str) {
     eventually(&format!("FRR established with {addr}"), T, || {
-        (frr.neighbor_state(addr) == "Established").then_some(())
+        (neighbor_state(frr, addr) == "Established").then_some(())
     });
+}
+
+/// FRR's `bgpState` for the neighbor at `addr` ("" when it has none).
+fn neighbor_state(frr: &Frr, addr: &str) -> String {
+    frr.neighbor(addr)["bgpState"]
+        .as_str()
+        .unwrap_or("")
+        .to_owned()
 }
 
 fn path_text(frr: &Frr, afi: &str, prefix: &str) -> Option<String> {
@@ -56,9 +64,8 @@ fn frr_ebgp_ipv4_and_ipv6_transport() {
  neighbor 192.0.2.2 timers connect 1
  neighbor 2001:db8::2 remote-as 65000
  neighbor 2001:db8::2 timers connect 1";
-    let frr = Frr::start(
+    let frr = Frr::bgpd(
         &lab.router,
-        "e",
         &frr_config(
             neighbors,
             "  neighbor 192.0.2.2 activate",
@@ -123,7 +130,6 @@ fn bird_ibgp_local_preference_and_communities() {
     let lab = Lab::new("b");
     let bird = Bird::start(
         &lab.router,
-        "b",
         "router id 192.0.2.1;
 protocol device {}
 protocol bgp spk {
@@ -185,9 +191,8 @@ fn frr_md5_right_and_wrong_password() {
  neighbor 192.0.2.3 remote-as 65000
  neighbor 192.0.2.3 password s3cret
  neighbor 192.0.2.3 timers connect 1";
-    let frr = Frr::start(
+    let frr = Frr::bgpd(
         &lab.router,
-        "m",
         &frr_config(
             neighbors,
             "  neighbor 192.0.2.2 activate\n  neighbor 192.0.2.3 activate",
@@ -215,7 +220,7 @@ fn frr_md5_right_and_wrong_password() {
         "established with the wrong password",
         Duration::from_secs(4),
         || {
-            frr.neighbor_state("192.0.2.3") == "Established"
+            neighbor_state(&frr, "192.0.2.3") == "Established"
                 || bad.status("192.0.2.1").contains(" established ")
         },
     );
@@ -227,9 +232,8 @@ fn frr_hold_timer_expires_when_the_speaker_is_frozen() {
     let neighbors = " neighbor 192.0.2.2 remote-as 65000
  neighbor 192.0.2.2 timers 1 3
  neighbor 192.0.2.2 timers connect 1";
-    let frr = Frr::start(
+    let frr = Frr::bgpd(
         &lab.router,
-        "h",
         &frr_config(neighbors, "  neighbor 192.0.2.2 activate", ""),
     );
     let spk = SpeakerProc::start(
@@ -243,12 +247,12 @@ fn frr_hold_timer_expires_when_the_speaker_is_frozen() {
     established(&frr, "192.0.2.2");
     // Established for longer than the hold time: keepalives flow.
     std::thread::sleep(Duration::from_secs(4));
-    assert_eq!(frr.neighbor_state("192.0.2.2"), "Established");
+    assert_eq!(neighbor_state(&frr, "192.0.2.2"), "Established");
     spk.signal("-STOP");
     eventually(
         "FRR drops the frozen speaker",
         Duration::from_secs(10),
-        || (frr.neighbor_state("192.0.2.2") != "Established").then_some(()),
+        || (neighbor_state(&frr, "192.0.2.2") != "Established").then_some(()),
     );
     let n = frr.vtysh("show bgp neighbors 192.0.2.2 json");
     assert!(n.contains("Hold Timer Expired"), "{n}");
@@ -261,9 +265,8 @@ fn frr_graceful_restart() {
     let lab = Lab::new("g");
     let neighbors = " neighbor 192.0.2.2 remote-as 65000
  neighbor 192.0.2.2 timers connect 1";
-    let frr = Frr::start(
+    let frr = Frr::bgpd(
         &lab.router,
-        "g",
         &frr_config(neighbors, "  neighbor 192.0.2.2 activate", ""),
     );
     let args = [
@@ -316,9 +319,8 @@ fn frr_connects_to_a_passive_speaker() {
     let lab = Lab::new("p");
     let neighbors = " neighbor 192.0.2.2 remote-as 65000
  neighbor 192.0.2.2 timers connect 1";
-    let frr = Frr::start(
+    let frr = Frr::bgpd(
         &lab.router,
-        "p",
         &frr_config(neighbors, "  neighbor 192.0.2.2 activate", ""),
     );
     let mut spk = SpeakerProc::start(
@@ -339,14 +341,6 @@ fn frr_connects_to_a_passive_speaker() {
         (!frr.paths("ipv4", "203.0.113.0/24").is_empty()).then_some(())
     });
     assert!(spk.status("192.0.2.1").contains(" established "));
-}
-
-fn is_root() -> bool {
-    std::process::Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| o.stdout.starts_with(b"0\n"))
-        .unwrap_or(false)
 }
 
 fn main() {

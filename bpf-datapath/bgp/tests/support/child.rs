@@ -10,7 +10,7 @@ use std::process::{Child, ChildStdin, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use super::netns::Netns;
+use ferrule_netns_testkit::Netns;
 
 #[derive(Debug)]
 pub struct SpeakerProc {
