@@ -25,6 +25,7 @@ use ferrule_agent::Error;
 use ferrule_agent::announce::LinkAnnouncer;
 use ferrule_agent::responder::Announcer;
 use ferrule_bpf_loader::model::ResponderKey;
+use ferrule_netns_testkit::{Netns, run};
 
 const ROLE_ENV: &str = "FERRULE_ANNOUNCE_ROLE";
 const SENDER_MAC: [u8; 6] = [0x02, 0x00, 0x5e, 0x00, 0x0a, 0x01];
@@ -33,50 +34,16 @@ const OLD_MAC_S: &str = "02:00:00:00:00:01";
 const VIP4: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 10);
 const VIP6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x10);
 
-fn run_cmd(cmd: &str, args: &[&str]) -> String {
-    let out = Command::new(cmd)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("running {cmd}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd} {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 fn ip(args: &[&str]) -> String {
-    run_cmd("ip", args)
+    run("ip", args)
 }
 
-/// A namespace, deleted on drop (also when the test panics).
-struct Netns(String);
-
-impl Netns {
-    fn new(kind: &str) -> Self {
-        let ns = Self(format!("fl-an{kind}-{}", std::process::id()));
-        ip(&["netns", "add", &ns.0]);
-        // Link-local addresses usable at once instead of after a second of DAD.
-        run_cmd(
-            "ip",
-            &[
-                "netns",
-                "exec",
-                &ns.0,
-                "sysctl",
-                "-qw",
-                "net.ipv6.conf.default.accept_dad=0",
-            ],
-        );
-        ns
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-    }
+/// A namespace whose link-local addresses are usable at once instead of after a second of
+/// DAD; deleted on drop (also when the test panics).
+fn netns(kind: &str) -> Netns {
+    let ns = Netns::new(&format!("fan{kind}-"));
+    ns.sysctl("net.ipv6.conf.default.accept_dad=0");
+    ns
 }
 
 /// The capture: tcpdump killed and its file removed on drop.
@@ -124,7 +91,7 @@ impl Capture {
 
     /// SIGTERM, so tcpdump closes the file properly (`ip netns exec` exec'd it: same pid).
     fn stop(mut self) -> Vec<Vec<u8>> {
-        run_cmd("kill", &["-TERM", &self.child.id().to_string()]);
+        run("kill", &["-TERM", &self.child.id().to_string()]);
         let _ = self.child.wait();
         let bytes = std::fs::read(&self.file).expect("the capture file");
         pcap_frames(&bytes)
@@ -237,9 +204,9 @@ fn cached_mac(ns: &str, addr: &str) -> Option<String> {
 
 #[test]
 fn peers_learn_the_new_mac_from_the_announcements() {
-    let sender = Netns::new("s");
-    let peer = Netns::new("p");
-    let (s, p) = (sender.0.as_str(), peer.0.as_str());
+    let sender = netns("s");
+    let peer = netns("p");
+    let (s, p) = (sender.name(), peer.name());
     ip(&[
         "-n",
         s,

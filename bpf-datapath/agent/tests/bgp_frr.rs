@@ -206,7 +206,7 @@ async fn advertise_report_withdraw_and_bfd(link: &Link, frr: &Frr) {
     let path = eventually(
         "the LB IP in FRR",
         Duration::from_secs(30),
-        || frr.paths(VIP_PREFIX).into_iter().next(),
+        || frr.paths("ipv4", VIP_PREFIX).into_iter().next(),
         context,
     )
     .await;
@@ -275,12 +275,12 @@ async fn advertise_report_withdraw_and_bfd(link: &Link, frr: &Frr) {
     let link_json = Command::new("ip")
         .args([
             "-n",
-            &link.node_ns,
+            link.near.name(),
             "-j",
             "link",
             "show",
             "dev",
-            &link.node_if,
+            &link.near_if,
         ])
         .output()
         .expect("ip link");
@@ -308,7 +308,7 @@ async fn advertise_report_withdraw_and_bfd(link: &Link, frr: &Frr) {
     eventually(
         "the route withdrawn from FRR",
         Duration::from_secs(10),
-        || frr.paths(VIP_PREFIX).is_empty().then_some(()),
+        || frr.paths("ipv4", VIP_PREFIX).is_empty().then_some(()),
         context,
     )
     .await;
@@ -393,7 +393,7 @@ async fn graceful_restart_keeps_routes_across_sigterm(link: &Link, frr: &Frr) {
     eventually(
         "the LB IP in FRR",
         Duration::from_secs(30),
-        || frr.paths(VIP_PREFIX).into_iter().next(),
+        || frr.paths("ipv4", VIP_PREFIX).into_iter().next(),
         context,
     )
     .await;
@@ -403,7 +403,7 @@ async fn graceful_restart_keeps_routes_across_sigterm(link: &Link, frr: &Frr) {
         "FRR holding the route as stale",
         Duration::from_secs(10),
         || {
-            let path = frr.paths(VIP_PREFIX).into_iter().next()?;
+            let path = frr.paths("ipv4", VIP_PREFIX).into_iter().next()?;
             (path["stale"] == true).then_some(path)
         },
         context,
@@ -416,7 +416,7 @@ async fn graceful_restart_keeps_routes_across_sigterm(link: &Link, frr: &Frr) {
     );
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert!(
-        !frr.paths(VIP_PREFIX).is_empty(),
+        !frr.paths("ipv4", VIP_PREFIX).is_empty(),
         "the route went before the restart time: {stale:#}"
     );
 }
@@ -426,8 +426,8 @@ fn agent_advertises_to_frr_reports_status_withdraws_and_bfd_resets_the_session()
     if !require_root() {
         return;
     }
-    let link = Link::new("e");
-    let frr = Frr::start(&link.router_ns, &bgpd_conf(""), &bfdd_conf());
+    let link = routers::link("e");
+    let frr = routers::frr(&link.far, &bgpd_conf(""), &bfdd_conf());
     in_node_netns(&link, advertise_report_withdraw_and_bfd(&link, &frr));
 }
 
@@ -436,9 +436,9 @@ fn graceful_restart_peers_keep_the_routes_when_the_agent_stops() {
     if !require_root() {
         return;
     }
-    let link = Link::new("g");
-    let frr = Frr::start(
-        &link.router_ns,
+    let link = routers::link("g");
+    let frr = routers::frr(
+        &link.far,
         &bgpd_conf(" bgp graceful-restart\n"),
         &bfdd_conf(),
     );

@@ -55,17 +55,17 @@ fn main() {
     if !require_root() {
         return;
     }
-    let link = Link::new("s");
+    let link = routers::link("s");
     let lan = Lan::new(&link, "s", EXTRA_ROUTERS);
-    let mut routers = vec![(link.router_ns.clone(), ROUTER_V4.to_owned())];
-    routers.extend((0..EXTRA_ROUTERS).map(|k| (lan.namespace(k).to_owned(), Lan::address(k))));
+    let mut routers = vec![(&link.far, ROUTER_V4.to_owned())];
+    routers.extend((0..EXTRA_ROUTERS).map(|k| (lan.namespace(k), Lan::address(k))));
     let frrs: Arc<Vec<(String, Frr)>> = Arc::new(
         routers
             .iter()
             .map(|(ns, addr)| {
                 (
                     addr.clone(),
-                    Frr::start(ns, &bgpd_conf(addr), &bfdd_conf(addr)),
+                    routers::frr(ns, &bgpd_conf(addr), &bfdd_conf(addr)),
                 )
             })
             .collect(),

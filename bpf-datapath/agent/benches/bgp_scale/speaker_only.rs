@@ -25,7 +25,7 @@ impl SpeakerOnly {
     pub fn start(link: &Link, routes: usize, peers: &[String]) -> Self {
         let exe = std::env::current_exe().expect("current exe");
         let child = Command::new("ip")
-            .args(["netns", "exec", &link.node_ns])
+            .args(["netns", "exec", link.near.name()])
             .arg(exe)
             .arg(CHILD_FLAG)
             .arg(routes.to_string())

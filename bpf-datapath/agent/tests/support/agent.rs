@@ -1,5 +1,5 @@
 //! The real `ferrule-agent` binary with the BGP control plane, run in a node namespace made by
-//! [`super::routers::Link`], and the async harness around it: the API server and its clients
+//! [`super::routers::link`], and the async harness around it: the API server and its clients
 //! must live in that namespace too (the agent reaches the API server on its loopback).
 //! Shared by the BGP end-to-end test and the BGP scale benchmark.
 
@@ -36,13 +36,13 @@ impl Agent {
         metrics: &str,
         flags: &[&str],
     ) -> Self {
-        let log = std::env::temp_dir().join(format!("{}-agent.log", link.node_ns));
+        let log = std::env::temp_dir().join(format!("{}-agent.log", link.near.name()));
         let file = std::fs::File::create(&log).expect("agent log file");
         let child = Command::new("ip")
             .args([
                 "netns",
                 "exec",
-                &link.node_ns,
+                link.near.name(),
                 env!("CARGO_BIN_EXE_ferrule-agent"),
                 "run",
             ])
@@ -52,9 +52,9 @@ impl Agent {
                 "--node-name",
                 node,
                 "--devices",
-                &format!("^{}$", link.node_if),
+                &format!("^{}$", link.near_if),
             ])
-            .args(["--pin-dir", &format!("/sys/fs/bpf/{}", link.node_ns)])
+            .args(["--pin-dir", &format!("/sys/fs/bpf/{}", link.near.name())])
             .args(["--metrics-addr", metrics, "--l2-announcements=false"])
             .arg("--enable-bgp-control-plane")
             .args(flags)
@@ -118,17 +118,12 @@ where
     .unwrap_or_else(|e| panic!("applying {name}: {e}"));
 }
 
-fn enter_netns(name: &str) {
-    let file = std::fs::File::open(format!("/var/run/netns/{name}")).expect("netns exists");
-    nix::sched::setns(file, nix::sched::CloneFlags::CLONE_NEWNET).expect("setns");
-}
-
 /// Runs `body` to completion on a thread moved into the node namespace.
 pub fn in_node_netns<T: Send>(link: &Link, body: impl std::future::Future<Output = T> + Send) -> T {
     std::thread::scope(|scope| {
         scope
             .spawn(|| {
-                enter_netns(&link.node_ns);
+                link.near.enter();
                 let runtime = tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()
