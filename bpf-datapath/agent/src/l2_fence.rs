@@ -41,7 +41,7 @@
 //! Start and restart: the responder entries the previous agent pinned keep answering while no
 //! agent runs, and a restarted agent must not drop them before it knows better, so nothing is
 //! withdrawn before the Lease watch has listed once. A Lease first seen counts as changed
-//! "now" (so a held Lease keeps the node answering for a full duration before it can look
+//! "now" (so a held Lease keeps the node answering for its whole fence delay before it can look
 //! stale). One bound remains: an agent that cannot list the Lease within the default duration
 //! of its start is in the partition case above, and fences ([`Reason::NeverListed`]).
 

@@ -25,13 +25,13 @@
 //!   change for F (less a small margin, see below) — which also covers the partition in which
 //!   the announcer's withdrawal cannot reach the API server, and a killed announcer.
 //!
-//! So the others may take over as soon as both fences are certain to have fired:
-//! after F = max(L − R, R) of an unchanged record. F ≥ R keeps "the holder stopped before the
-//! others start" when L < 2R (at 2s/1.5s, L − R = 0.5s, but the holder may still announce
-//! until 1.5s, so F = 1.5s; at 2s/1s both give 1s); otherwise F = L − R, the *shortest* failover Cilium's
-//! documentation promises ("between leaseDuration − leaseRenewDeadline and leaseDuration +
-//! leaseRenewDeadline"), now also the longest. L stays on the Lease as `leaseDurationSeconds`
-//! for display and for readers that know nothing of F.
+//! So the others may take over once both fences have fired: after F = max(L − R, R) of an
+//! unchanged record. F ≥ R keeps "the holder stopped before the others start" when L < 2R (at
+//! 2s/1.5s, L − R = 0.5s, but the holder may still announce until 1.5s, so F = 1.5s; at 2s/1s
+//! both give 1s). Otherwise F = L − R: the *shortest* failover Cilium's documentation promises
+//! ("between leaseDuration − leaseRenewDeadline and leaseDuration + leaseRenewDeadline") is
+//! now also the longest. L stays on the Lease as `leaseDurationSeconds`, for display and for
+//! readers that know nothing of F.
 //!
 //! The holder publishes its F on the Lease as the annotation
 //! [`ferrule_api::names::ferrule_annotation::L2_FAILOVER_AFTER`]; every announcer judges each
@@ -48,12 +48,13 @@
 //!
 //! # Trade-off: API outages
 //!
-//! Every agent fences when it sees no renewal for F, and from inside a node an API outage
-//! looks like a partition. So an outage of the API server longer than F (10 s at the defaults)
-//! silences L2 announcements on every node until it is back; with client-go's rule that
-//! happened after L (15 s). Cilium has the same class of limit at L: its agents stop
-//! announcing when they cannot renew their per-service Leases. Longer outages need longer
-//! timings (`--lease-duration`), at the cost of slower failover.
+//! Every agent fences when it sees no renewal for F less its margin, and from inside a node an
+//! API outage looks like a partition. So an outage of the API server longer than that (9 s at
+//! the defaults, 0.9 s at 2s/1s/200ms) silences L2 announcements on every node until it is
+//! back; with client-go's rule that happened after L (15 s). Cilium has the same class of
+//! limit at L: its agents stop announcing when they cannot renew their per-service Leases.
+//! Riding out longer outages takes longer timings (`--lease-duration`), at the cost of slower
+//! failover.
 
 use ferrule_api::names::ferrule_annotation::L2_FAILOVER_AFTER;
 use ferrule_runtime::config::parse_duration;
