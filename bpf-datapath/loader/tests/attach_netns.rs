@@ -21,6 +21,7 @@ use ferrule_bpf_loader::model::{
     Frontend, Protocol, ResponderKey, ServiceEntry, ServiceId, TrafficPolicy,
 };
 use ferrule_bpf_loader::{DatapathMaps, MapOp, netif};
+use ferrule_netns_testkit::{Netns, run, veth};
 
 const CHILD_ENV: &str = "FERRULE_LOADER_NETNS_CHILD";
 const PEER_ENV: &str = "FERRULE_LOADER_PEER_NS";
@@ -33,69 +34,17 @@ const RESPONDER_IP: &str = "192.0.2.100";
 const VIP: &str = "203.0.113.10";
 const SERVICE: ServiceId = ServiceId(7);
 
-fn run(cmd: &str, args: &[&str]) -> String {
-    let out = Command::new(cmd)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("running {cmd}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd} {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// A namespace, deleted on drop (also when the test panics).
-struct Netns(String);
-
-impl Netns {
-    fn new(kind: &str) -> Self {
-        let ns = Self(format!("fl-ldr-{kind}-{}", std::process::id()));
-        run("ip", &["netns", "add", &ns.0]);
-        ns
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-    }
-}
-
 #[test]
 fn attach_detach_and_map_reuse_in_a_namespace() {
-    let node = Netns::new("node");
-    let peer = Netns::new("peer");
-    let (n, p) = (node.0.as_str(), peer.0.as_str());
-    run(
-        "ip",
-        &[
-            "-n", n, "link", "add", DEV, "type", "veth", "peer", "name", PEER, "netns", p,
-        ],
-    );
-    run(
-        "ip",
-        &["-n", n, "addr", "add", &format!("{NODE_IP}/24"), "dev", DEV],
-    );
-    run(
-        "ip",
-        &[
-            "-n",
-            p,
-            "addr",
-            "add",
-            &format!("{PEER_IP}/24"),
-            "dev",
-            PEER,
-        ],
-    );
-    run("ip", &["-n", n, "link", "set", DEV, "up"]);
-    run("ip", &["-n", p, "link", "set", PEER, "up"]);
-    run(
-        "ip",
-        &["-n", p, "route", "add", "203.0.113.0/24", "via", NODE_IP],
-    );
+    let node = Netns::new("fldr-node-");
+    let peer = Netns::new("fldr-peer-");
+    let (n, p) = (node.name(), peer.name());
+    veth(&node, DEV, &peer, PEER);
+    node.addr(DEV, &format!("{NODE_IP}/24"));
+    peer.addr(PEER, &format!("{PEER_IP}/24"));
+    node.up(DEV);
+    peer.up(PEER);
+    peer.ip(&["route", "add", "203.0.113.0/24", "via", NODE_IP]);
     let exe = std::env::current_exe().expect("test binary path");
     let out = Command::new("ip")
         .args(["netns", "exec", n])
