@@ -4,67 +4,28 @@
 //! rather than skips without it when CI=true.
 
 use ferrule_bgp_control::gateway::linux::RouteReader;
+use ferrule_netns_testkit::{Netns, require_root, veth};
 use std::net::Ipv4Addr;
-use std::process::Command;
 use std::time::Duration;
-
-/// The test's namespace, deleted (with its links and routes) on drop, also on panic.
-struct Netns(String);
-
-impl Netns {
-    fn create() -> Self {
-        let name = format!("bgc{}", std::process::id());
-        ip(&["netns", "add", &name]);
-        Self(name)
-    }
-
-    fn ip(&self, args: &[&str]) {
-        let mut full = vec!["-n", self.0.as_str()];
-        full.extend_from_slice(args);
-        ip(&full);
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-    }
-}
-
-fn ip(args: &[&str]) {
-    let status = Command::new("ip").args(args).status().expect("ip runs");
-    assert!(status.success(), "ip {} failed", args.join(" "));
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-}
 
 #[tokio::test]
 async fn lowest_metric_gateway_is_found_and_followed() {
-    if !is_root() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "CI runs this test as root"
-        );
-        eprintln!("skipped: needs root for a network namespace");
+    if !require_root() {
         return;
     }
-    let netns = Netns::create();
+    // Deleted (with its links and routes) on drop, also on panic.
+    let netns = Netns::new("bgc");
     for (link, v4, v6) in [
         ("d0", "192.0.2.2/24", "2001:db8::2/64"),
         ("d1", "198.51.100.2/24", "2001:db8:1::2/64"),
     ] {
         // veth pairs (both ends in the namespace): the kernel may lack the dummy driver.
         let peer = format!("{link}p");
-        netns.ip(&["link", "add", link, "type", "veth", "peer", "name", &peer]);
-        netns.ip(&["link", "set", &peer, "up"]);
-        netns.ip(&["link", "set", link, "up"]);
-        netns.ip(&["addr", "add", v4, "dev", link]);
-        netns.ip(&["addr", "add", v6, "dev", link, "nodad"]);
+        veth(&netns, link, &netns, &peer);
+        netns.up(&peer);
+        netns.up(link);
+        netns.addr(link, v4);
+        netns.addr(link, v6);
     }
     netns.ip(&[
         "route",
@@ -105,7 +66,7 @@ async fn lowest_metric_gateway_is_found_and_followed() {
         "2048",
     ]);
 
-    let reader = RouteReader::in_netns(netns.0.clone());
+    let reader = RouteReader::in_netns(netns.name().to_owned());
     let gateways = reader.default_gateways().await.expect("the table is read");
     assert_eq!(gateways.ipv4, Some(Ipv4Addr::new(198, 51, 100, 1)));
     assert_eq!(gateways.ipv6, "2001:db8::1".parse().ok());
