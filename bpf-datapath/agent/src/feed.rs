@@ -8,8 +8,9 @@ use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::runtime::watcher::Event;
 
-use crate::index::Index;
+use crate::index::{Index, ObjectKey, reduce_slice};
 use crate::l2_entries::Announced;
+use crate::observed::{ObservedEndpointSlice, ObservedService};
 
 /// One event of either watch (boxed: a Service event is several times a slice event's size).
 #[derive(Debug)]
@@ -20,11 +21,13 @@ pub enum Change {
     Announcement(Box<Event<NodeL2Announcement>>),
 }
 
-/// Relist buffers and "has this watch listed once" per resource.
+/// Relist buffers and "has this watch listed once" per resource. Services and slices are
+/// buffered as the index keeps them: a full Service is over a kilobyte before its heap parts,
+/// and a relist holds all of them until the list completes.
 #[derive(Debug, Default)]
 pub struct Feeder {
-    services: Relist<Service>,
-    slices: Relist<EndpointSlice>,
+    services: Relist<ObservedService>,
+    slices: Relist<(ObjectKey, ObservedEndpointSlice)>,
     announcement: Relist<NodeL2Announcement>,
     /// Whether the announcement watch runs: then a sync also waits for its first list, so a
     /// restart never withdraws adopted responder entries before knowing what to announce.
@@ -46,23 +49,26 @@ impl<K> Default for Relist<K> {
     }
 }
 
-/// What the relist bookkeeping says to do with one event.
-enum Step<K> {
+/// What the relist bookkeeping says to do with one event (`B`: an object as buffered).
+enum Step<K, B> {
     Nothing,
     Apply(K),
     Delete(K),
-    Reset(Vec<K>),
+    Reset(Vec<B>),
 }
 
-impl<K> Relist<K> {
-    fn step(&mut self, event: Event<K>) -> Step<K> {
+impl<B> Relist<B> {
+    /// `buffered` reduces a listed object to what is kept until the list completes (`None`:
+    /// nothing to keep).
+    fn step<K>(&mut self, event: Event<K>, buffered: impl FnOnce(K) -> Option<B>) -> Step<K, B> {
         match event {
             Event::Init => {
                 self.buffer = Some(Vec::new());
                 Step::Nothing
             }
             Event::InitApply(obj) => {
-                self.buffer.get_or_insert_with(Vec::new).push(obj);
+                let buffer = self.buffer.get_or_insert_with(Vec::new);
+                buffer.extend(buffered(obj));
                 Step::Nothing
             }
             Event::InitDone => {
@@ -87,25 +93,31 @@ impl Feeder {
     /// Applies one event; returns whether the index changed.
     pub fn apply(&mut self, index: &mut Index, change: Change) -> bool {
         match change {
-            Change::Announcement(event) => match self.announcement.step(*event) {
+            Change::Announcement(event) => match self.announcement.step(*event, Some) {
                 Step::Nothing => false,
                 Step::Apply(a) => index.set_announced(announced_of(Some(&a))),
                 Step::Delete(_) => index.set_announced(Vec::new()),
                 // The watch selects one name: a relist holds that object or nothing.
                 Step::Reset(all) => index.set_announced(announced_of(all.first())),
             },
-            Change::Services(event) => match self.services.step(*event) {
-                Step::Nothing => false,
-                Step::Apply(svc) => index.apply_service(&svc),
-                Step::Delete(svc) => index.delete_service(&svc),
-                Step::Reset(all) => index.reset_services(&all),
-            },
-            Change::Slices(event) => match self.slices.step(*event) {
-                Step::Nothing => false,
-                Step::Apply(s) => index.apply_slice(&s),
-                Step::Delete(s) => index.delete_slice(&s),
-                Step::Reset(all) => index.reset_slices(&all),
-            },
+            Change::Services(event) => {
+                let reduce = |svc: Service| ObservedService::from_service(&svc);
+                match self.services.step(*event, reduce) {
+                    Step::Nothing => false,
+                    Step::Apply(svc) => index.apply_service(&svc),
+                    Step::Delete(svc) => index.delete_service(&svc),
+                    Step::Reset(all) => index.reset_reduced_services(all),
+                }
+            }
+            Change::Slices(event) => {
+                let reduce = |slice: EndpointSlice| reduce_slice(&slice);
+                match self.slices.step(*event, reduce) {
+                    Step::Nothing => false,
+                    Step::Apply(s) => index.apply_slice(&s),
+                    Step::Delete(s) => index.delete_slice(&s),
+                    Step::Reset(all) => index.reset_reduced_slices(all),
+                }
+            }
         }
     }
 

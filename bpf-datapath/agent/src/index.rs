@@ -10,13 +10,19 @@ use k8s_openapi::api::discovery::v1::EndpointSlice;
 use crate::observed::{ObservedEndpointSlice, ObservedService, ServiceKey};
 
 /// namespace/name of any object (EndpointSlices are many per Service, so keyed by their own).
-type ObjectKey = (String, String);
+pub type ObjectKey = (String, String);
 
 fn object_key(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> ObjectKey {
     (
         meta.namespace.clone().unwrap_or_default(),
         meta.name.clone().unwrap_or_default(),
     )
+}
+
+/// An EndpointSlice as the index stores it, with its key; `None` when the datapath cannot
+/// use it.
+pub fn reduce_slice(slice: &EndpointSlice) -> Option<(ObjectKey, ObservedEndpointSlice)> {
+    ObservedEndpointSlice::from_endpoint_slice(slice).map(|o| (object_key(&slice.metadata), o))
 }
 
 /// Observed Services and EndpointSlices. Every method returns whether the index changed, so the
@@ -59,11 +65,16 @@ impl Index {
 
     /// The watch relisted: the given Services are all there is.
     pub fn reset_services<'a>(&mut self, svcs: impl IntoIterator<Item = &'a Service>) -> bool {
-        let fresh: BTreeMap<ServiceKey, ObservedService> = svcs
-            .into_iter()
-            .filter_map(ObservedService::from_service)
-            .map(|s| (s.key.clone(), s))
-            .collect();
+        self.reset_reduced_services(svcs.into_iter().filter_map(ObservedService::from_service))
+    }
+
+    /// [`Self::reset_services`] with the Services already reduced (what a relist buffers).
+    pub fn reset_reduced_services(
+        &mut self,
+        svcs: impl IntoIterator<Item = ObservedService>,
+    ) -> bool {
+        let fresh: BTreeMap<ServiceKey, ObservedService> =
+            svcs.into_iter().map(|s| (s.key.clone(), s)).collect();
         let changed = fresh != self.services;
         self.services = fresh;
         changed
@@ -85,12 +96,15 @@ impl Index {
         &mut self,
         slices: impl IntoIterator<Item = &'a EndpointSlice>,
     ) -> bool {
-        let fresh: BTreeMap<ObjectKey, ObservedEndpointSlice> = slices
-            .into_iter()
-            .filter_map(|s| {
-                ObservedEndpointSlice::from_endpoint_slice(s).map(|o| (object_key(&s.metadata), o))
-            })
-            .collect();
+        self.reset_reduced_slices(slices.into_iter().filter_map(reduce_slice))
+    }
+
+    /// [`Self::reset_slices`] with the slices already reduced ([`reduce_slice`]).
+    pub fn reset_reduced_slices(
+        &mut self,
+        slices: impl IntoIterator<Item = (ObjectKey, ObservedEndpointSlice)>,
+    ) -> bool {
+        let fresh: BTreeMap<ObjectKey, ObservedEndpointSlice> = slices.into_iter().collect();
         let changed = fresh != self.slices;
         self.slices = fresh;
         changed
