@@ -284,3 +284,7 @@ impl Instances {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "instances_tests.rs"]
+mod tests;
