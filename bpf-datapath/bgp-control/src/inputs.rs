@@ -1,6 +1,7 @@
 //! Everything the desired BGP state of one node is computed from: the Kubernetes objects as
-//! the watches hold them (shared, never copied), plus what only the node knows (secrets it
-//! read, its default gateways, its interface addresses).
+//! the watches hold them (shared, never copied; Services and EndpointSlices reduced to
+//! [`crate::views`]), plus what only the node knows (secrets it read, its default gateways,
+//! its interface addresses).
 
 use crate::gateway::DefaultGateways;
 use crate::views::{EndpointSliceView, ServiceView};

@@ -8,6 +8,12 @@
 //! - [`gateway`]: default-gateway discovery (pure pick + a Linux reader that follows changes).
 //! - [`driver`]: watches the API and publishes a fresh [`DesiredBgp`] whenever inputs change.
 //! - [`status`]: writes session state into the `CiliumBGPNodeConfig` status, only on change.
+//! - [`views`]: Services and EndpointSlices reduced to what advertisements read (what the
+//!   driver stores).
+//!
+//! Memory at scale: peers announced the same routes share one route table (`Arc`), and a
+//! recomputation keeps the tables that did not change, so consumers can tell "unchanged" by
+//! pointer and hand one table to every such peer.
 
 pub mod core;
 pub mod desired;
