@@ -49,3 +49,49 @@ pub async fn install_crds(
             .unwrap_or_else(|e| panic!("watching CRD {name}: {e}"));
     }
 }
+
+/// A spawned component's stderr lines, collected as they arrive.
+pub type LogLines = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+
+/// Spawns a component binary that logs JSON (`--log-format json`) with stderr piped, collects
+/// its log lines, and waits (without blocking the caller's runtime, which may host the API
+/// server) until it logs the address of its `/healthz` `/metrics` server. Panics, naming
+/// `what`, when it does not start or say so within `within`.
+pub async fn spawn_component(
+    command: &mut std::process::Command,
+    what: &str,
+    within: Duration,
+) -> (std::process::Child, LogLines, std::net::SocketAddr) {
+    use std::io::BufRead as _;
+    let mut child = command
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{what} starts: {e}"));
+    let stderr = child.stderr.take().expect("stderr is piped");
+    let log = LogLines::default();
+    let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+    let lines = log.clone();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if let Ok(entry) = serde_json::from_str::<serde_json::Value>(&line)
+                && entry["message"]
+                    .as_str()
+                    .is_some_and(|m| m.starts_with("serving /healthz"))
+                && let Some(addr) = entry["addr"].as_str().and_then(|a| a.parse().ok())
+            {
+                let _ = addr_tx.send(addr);
+            }
+            lines.lock().unwrap_or_else(|p| p.into_inner()).push(line);
+        }
+    });
+    let metrics_addr = tokio::task::spawn_blocking(move || addr_rx.recv_timeout(within))
+        .await
+        .expect("the waiting thread")
+        .unwrap_or_else(|_| panic!("{what} reports its metrics address"));
+    (child, log, metrics_addr)
+}

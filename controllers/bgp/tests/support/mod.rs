@@ -4,9 +4,9 @@
 #![allow(dead_code, reason = "each test binary uses a different subset")]
 
 use std::collections::BTreeMap;
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::io::{Read as _, Write as _};
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -16,7 +16,7 @@ pub use ferrule_api::bgp::node_config_override::v2::CiliumBGPNodeConfigOverride;
 pub use ferrule_api::bgp::peer_config::v2::CiliumBGPPeerConfig;
 use ferrule_testapi::TestApi;
 pub use ferrule_testapi::test_helpers::eventually;
-use ferrule_testapi::test_helpers::install_crds;
+use ferrule_testapi::test_helpers::{install_crds, spawn_component};
 use k8s_openapi::api::core::v1::{Node, Secret};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, DeleteParams, Patch, PatchParams};
@@ -284,62 +284,39 @@ impl Controller {
     /// Starts the binary against `cluster` as `pod` with `extra` flags, and waits until
     /// /readyz answers 200.
     pub async fn start(cluster: &Cluster, pod: &str, extra: &[&str]) -> Self {
-        let mut child = Command::new(BINARY)
-            .arg("--kubeconfig")
-            .arg(cluster.api.kubeconfig_path())
-            .args([
-                "--metrics-addr",
-                "127.0.0.1:0",
-                "--leader-elect",
-                "--namespace",
-                "kube-system",
-                "--pod-name",
-                pod,
-                "--log-format",
-                "json",
-                "--log-level",
-                "info,ferrule_bgp=debug",
-                "--leader-election-lease-duration",
-                "2s",
-                "--leader-election-renew-deadline",
-                "1500ms",
-                "--leader-election-retry-period",
-                "200ms",
-                "--kube-api-qps",
-                "1000",
-                "--kube-api-burst",
-                "2000",
-            ])
-            .args(extra)
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("ferrule-bgp starts");
-        let stderr = child.stderr.take().expect("stderr is piped");
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
-        let lines = log.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Ok(entry) = serde_json::from_str::<Value>(&line)
-                    && entry["message"]
-                        .as_str()
-                        .is_some_and(|m| m.starts_with("serving /healthz"))
-                    && let Some(addr) = entry["addr"].as_str().and_then(|a| a.parse().ok())
-                {
-                    let _ = addr_tx.send(addr);
-                }
-                lines.lock().unwrap_or_else(|p| p.into_inner()).push(line);
-            }
-        });
-        // The API server runs on this test's runtime: wait without blocking it.
-        let metrics_addr: SocketAddr =
-            tokio::task::spawn_blocking(move || addr_rx.recv_timeout(WITHIN))
-                .await
-                .expect("the waiting thread")
-                .expect("ferrule-bgp reports its metrics address");
+        let (child, log, metrics_addr) = spawn_component(
+            Command::new(BINARY)
+                .arg("--kubeconfig")
+                .arg(cluster.api.kubeconfig_path())
+                .args([
+                    "--metrics-addr",
+                    "127.0.0.1:0",
+                    "--leader-elect",
+                    "--namespace",
+                    "kube-system",
+                    "--pod-name",
+                    pod,
+                    "--log-format",
+                    "json",
+                    "--log-level",
+                    "info,ferrule_bgp=debug",
+                    "--leader-election-lease-duration",
+                    "2s",
+                    "--leader-election-renew-deadline",
+                    "1500ms",
+                    "--leader-election-retry-period",
+                    "200ms",
+                    "--kube-api-qps",
+                    "1000",
+                    "--kube-api-burst",
+                    "2000",
+                ])
+                .args(extra)
+                .env_remove("RUST_LOG"),
+            "ferrule-bgp",
+            WITHIN,
+        )
+        .await;
         let mut controller = Self {
             child,
             metrics_addr,

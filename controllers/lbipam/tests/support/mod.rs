@@ -4,16 +4,16 @@
 #![allow(dead_code, reason = "each test binary uses a different subset")]
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::io::{Read as _, Write as _};
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ferrule_testapi::TestApi;
 #[allow(unused_imports, reason = "not every test binary polls")]
 pub use ferrule_testapi::test_helpers::eventually;
-use ferrule_testapi::test_helpers::install_crds;
+use ferrule_testapi::test_helpers::{install_crds, spawn_component};
 use k8s_openapi::api::core::v1::{Namespace, Service};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
@@ -466,51 +466,28 @@ impl Controller {
                 args.extend([flag, value]);
             }
         }
-        let mut child = Command::new(BINARY)
-            .arg("--kubeconfig")
-            .arg(cluster.api.kubeconfig_path())
-            .args([
-                "--metrics-addr",
-                "127.0.0.1:0",
-                "--leader-elect",
-                "--namespace",
-                "kube-system",
-                "--pod-name",
-                pod,
-                "--log-format",
-                "json",
-            ])
-            .args(&args)
-            .args(extra)
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("ferrule-lbipam starts");
-        let stderr = child.stderr.take().expect("stderr is piped");
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
-        let lines = log.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Ok(entry) = serde_json::from_str::<Value>(&line)
-                    && entry["message"]
-                        .as_str()
-                        .is_some_and(|m| m.starts_with("serving /healthz"))
-                    && let Some(addr) = entry["addr"].as_str().and_then(|a| a.parse().ok())
-                {
-                    let _ = addr_tx.send(addr);
-                }
-                lines.lock().unwrap_or_else(|p| p.into_inner()).push(line);
-            }
-        });
-        // The API server runs on this test's runtime: wait without blocking it.
-        let metrics_addr: SocketAddr =
-            tokio::task::spawn_blocking(move || addr_rx.recv_timeout(WITHIN))
-                .await
-                .expect("the waiting thread")
-                .expect("ferrule-lbipam reports its metrics address");
+        let (child, log, metrics_addr) = spawn_component(
+            Command::new(BINARY)
+                .arg("--kubeconfig")
+                .arg(cluster.api.kubeconfig_path())
+                .args([
+                    "--metrics-addr",
+                    "127.0.0.1:0",
+                    "--leader-elect",
+                    "--namespace",
+                    "kube-system",
+                    "--pod-name",
+                    pod,
+                    "--log-format",
+                    "json",
+                ])
+                .args(&args)
+                .args(extra)
+                .env_remove("RUST_LOG"),
+            "ferrule-lbipam",
+            WITHIN,
+        )
+        .await;
         let mut controller = Self {
             child,
             metrics_addr,
